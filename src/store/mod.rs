@@ -1,0 +1,208 @@
+//! Persistence behind one object-safe trait. Methods are grouped rooms → members → events → sessions →
+//! GIFs → outbox, and every backend implements them in that order with the same doc lines, so the
+//! backends can be read side by side. One contract test suite (`tests/it/store_contract.rs`) runs
+//! against each backend.
+
+mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId};
+
+pub use sqlite::{SqliteStore, SCHEMA_VERSION as SQLITE_SCHEMA_VERSION};
+
+/// A storage failure. The text is for logs; clients only ever see a generic `INTERNAL`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Backend(String),
+    /// Reading or writing a GIF file failed.
+    #[error("file: {0}")]
+    Io(#[from] std::io::Error),
+    /// The stored schema is older than this build needs.
+    #[error("the store's schema version is {found}, this gifchat needs {needed}: run `gifchat migrate`")]
+    SchemaTooOld {
+        /// What the store has.
+        found: i64,
+        /// What this build needs.
+        needed: i64,
+    },
+}
+
+/// Result of a store call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A room to create.
+#[derive(Debug, Clone)]
+pub struct NewRoom {
+    /// Fresh id.
+    pub id: RoomId,
+    /// Validated title.
+    pub title: String,
+    /// Validated capacity.
+    pub capacity: u32,
+    /// Argon2id PHC string, if the room is secret.
+    pub password_hash: Option<String>,
+    /// The creator, or `None` for CLI-made rooms.
+    pub owner: Option<MemberId>,
+    /// Never deleted for being empty.
+    pub persistent: bool,
+    /// Creation time.
+    pub created_at: Millis,
+}
+
+/// A room with its secret parts, for the hub's access checks only.
+#[derive(Debug, Clone)]
+pub struct RoomRecord {
+    /// The public view.
+    pub room: Room,
+    /// Argon2id PHC string, if secret.
+    pub password_hash: Option<String>,
+    /// Whether anyone has ever taken a seat (rooms nobody entered are swept on a timer instead).
+    pub entered: bool,
+}
+
+/// Outcome of [`Store::claim_seat`], decided atomically with the capacity check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatClaim {
+    /// A new seat; `became_owner` when the room had no owner (CLI-made) and this member got it.
+    Claimed {
+        /// The room had no owner and now this member owns it.
+        became_owner: bool,
+    },
+    /// The member already held a seat (another tab, or back within the grace period).
+    AlreadyPresent,
+    /// No free place.
+    Full,
+    /// The member was kicked from this room.
+    Kicked,
+    /// The room does not exist.
+    NoRoom,
+}
+
+/// Outcome of [`Store::append_event`].
+#[derive(Debug, Clone)]
+pub enum Appended {
+    /// Newly persisted with the next `seq`.
+    New(RoomEvent),
+    /// The client key was used before: the first event, unchanged.
+    Existing(RoomEvent),
+}
+
+/// One page request for history.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Only events with `seq > after`.
+    pub after: Option<i64>,
+    /// Only events with `seq < before`.
+    pub before: Option<i64>,
+    /// At most this many; the newest of the range when `newest` is true, the oldest otherwise.
+    pub limit: u32,
+    /// Take from the end of the range (for "latest page" and scrolling back).
+    pub newest: bool,
+}
+
+/// A stored session record (tower-sessions' data as JSON).
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    /// JSON of the session data.
+    pub data: String,
+    /// Expiry time.
+    pub expires_at: Millis,
+}
+
+/// A change written by some process, for other processes (the CLI) to reach live clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Position; strictly increasing.
+    pub id: i64,
+    /// Which process wrote it (servers skip their own).
+    pub origin: String,
+    /// What changed.
+    pub change: OutboxChange,
+}
+
+/// The changes other processes need to hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxChange {
+    /// A room was created.
+    RoomCreated(RoomId),
+    /// A room was deleted.
+    RoomRemoved(RoomId),
+}
+
+/// Everything gifchat persists. Object-safe: the server holds an `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- rooms ----
+    /// Creates a room and appends `RoomCreated` to the outbox in the same transaction.
+    async fn create_room(&self, room: NewRoom, origin: &str) -> Result<Room>;
+    /// One room with its secret parts, or `None`.
+    async fn room(&self, id: &RoomId) -> Result<Option<RoomRecord>>;
+    /// All rooms, oldest first, with live member counts.
+    async fn rooms(&self) -> Result<Vec<Room>>;
+    /// Sets the owner if it is still `expected`; false when someone else changed it first.
+    async fn set_owner(&self, id: &RoomId, expected: Option<&MemberId>, owner: Option<&MemberId>) -> Result<bool>;
+    /// Deletes a room with its members, events and GIFs, appending `RoomRemoved`; false if it was gone.
+    async fn delete_room(&self, id: &RoomId, origin: &str) -> Result<bool>;
+    /// Non-persistent rooms with nobody present that were entered once, or were created before `unused_before`.
+    async fn removable_rooms(&self, unused_before: Millis) -> Result<Vec<RoomId>>;
+
+    // ---- members ----
+    /// Takes a seat if the member is not kicked and a place is free — one atomic step.
+    async fn claim_seat(&self, room: &RoomId, member: &MemberId, now: Millis) -> Result<SeatClaim>;
+    /// Gives up a seat; false if the member held none.
+    async fn release_seat(&self, room: &RoomId, member: &MemberId) -> Result<bool>;
+    /// Marks a member kicked (they lose their seat and cannot take one again); false if they held none.
+    async fn kick_member(&self, room: &RoomId, member: &MemberId) -> Result<bool>;
+    /// Members holding a seat, earliest first.
+    async fn present_members(&self, room: &RoomId) -> Result<Vec<Presence>>;
+    /// Every (room, member) seat in the store, for the grace period after a restart.
+    async fn all_present(&self) -> Result<Vec<(RoomId, MemberId)>>;
+
+    // ---- events ----
+    /// Persists an event with the room's next `seq` (gap-free, commit order). With a client key that was
+    /// used before by the same member in the same room, returns the first event instead.
+    async fn append_event(
+        &self,
+        room: &RoomId,
+        member: Option<&MemberId>,
+        kind: &EventKind,
+        key: Option<&ClientKey>,
+        now: Millis,
+    ) -> Result<Appended>;
+    /// Events of a room visible to `reader`, ascending by `seq`.
+    async fn events(&self, room: &RoomId, reader: &MemberId, page: Page) -> Result<Vec<RoomEvent>>;
+
+    // ---- sessions ----
+    /// Inserts a session; false when the id exists (the caller picks another).
+    async fn session_create(&self, id: &str, row: &SessionRow) -> Result<bool>;
+    /// Inserts or replaces a session.
+    async fn session_save(&self, id: &str, row: &SessionRow) -> Result<()>;
+    /// A session that has not expired at `now`.
+    async fn session_load(&self, id: &str, now: Millis) -> Result<Option<SessionRow>>;
+    /// Removes a session.
+    async fn session_delete(&self, id: &str) -> Result<()>;
+    /// Removes expired sessions; returns how many.
+    async fn sessions_purge(&self, now: Millis) -> Result<u64>;
+
+    // ---- GIFs ----
+    /// Stores validated GIF bytes for a room.
+    async fn gif_put(&self, room: &RoomId, name: &GifName, bytes: Vec<u8>) -> Result<()>;
+    /// The bytes of a stored GIF.
+    async fn gif_get(&self, name: &GifName) -> Result<Option<Vec<u8>>>;
+
+    // ---- outbox and health ----
+    /// Outbox entries after `after`, oldest first.
+    async fn outbox_after(&self, after: i64) -> Result<Vec<OutboxEntry>>;
+    /// The newest outbox id (0 when empty); a server starts tailing from here.
+    async fn outbox_head(&self) -> Result<i64>;
+    /// Cheap "has anything been committed by another connection since last time?" for tailing; backends
+    /// without such a signal return true.
+    async fn changed_elsewhere(&self) -> Result<bool>;
+    /// Drops outbox entries older than `before`.
+    async fn outbox_prune(&self, before: Millis) -> Result<()>;
+    /// Answers when the store is reachable (for `/healthz`).
+    async fn ping(&self) -> Result<()>;
+}

@@ -1,0 +1,540 @@
+//! `Store` for SQLite, in the trait's order: rooms → members → events → sessions → GIFs → outbox.
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use super::{data_version, db_err, SqliteStore};
+use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId};
+use crate::store::{
+    Appended, NewRoom, OutboxChange, OutboxEntry, Page, Result, RoomRecord, SeatClaim, SessionRow, Store, StoreError,
+};
+
+/// Rooms with their live member count, shared by the single-room and list queries.
+const ROOM_SELECT: &str = "SELECT r.id, r.title, r.capacity, r.password_hash, r.owner, r.persistent, r.created_at, r.entered,
+    (SELECT count(*) FROM members m WHERE m.room_id = r.id AND m.present = 1) FROM rooms r";
+
+fn room_from_row(row: &Row<'_>) -> rusqlite::Result<RoomRecord> {
+    let id: String = row.get(0)?;
+    let hash: Option<String> = row.get(3)?;
+    let owner: Option<String> = row.get(4)?;
+    Ok(RoomRecord {
+        room: Room {
+            id: RoomId::parse(&id).unwrap_or_else(RoomId::generate),
+            title: row.get(1)?,
+            capacity: row.get(2)?,
+            secret: hash.is_some(),
+            owner: owner.as_deref().and_then(MemberId::parse),
+            member_count: row.get(8)?,
+            persistent: row.get(5)?,
+            created_at: row.get(6)?,
+        },
+        password_hash: hash,
+        entered: row.get(7)?,
+    })
+}
+
+fn event_from_row(row: &Row<'_>) -> rusqlite::Result<RoomEvent> {
+    let room: String = row.get(0)?;
+    let member: Option<String> = row.get(3)?;
+    let body: String = row.get(4)?;
+    let kind = serde_json::from_str(&body)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(RoomEvent {
+        room: RoomId::parse(&room).unwrap_or_else(RoomId::generate),
+        seq: row.get(1)?,
+        at: row.get(2)?,
+        member: member.as_deref().and_then(MemberId::parse),
+        kind,
+    })
+}
+
+const EVENT_SELECT: &str = "SELECT room_id, seq, at, member_id, body FROM events";
+
+fn outbox_insert(conn: &Connection, origin: &str, kind: &str, room: &RoomId) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO outbox (origin, kind, room_id, at) VALUES (?1, ?2, ?3, ?4)",
+        params![origin, kind, room.as_str(), crate::domain::now_millis()],
+    )?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    // ---- rooms ----
+    /// Creates a room and appends `RoomCreated` to the outbox in the same transaction.
+    async fn create_room(&self, new: NewRoom, origin: &str) -> Result<Room> {
+        let origin = origin.to_owned();
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(db_err)?;
+            tx.execute(
+                "INSERT INTO rooms (id, title, capacity, password_hash, owner, persistent, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    new.id.as_str(),
+                    new.title,
+                    new.capacity,
+                    new.password_hash,
+                    new.owner.as_ref().map(MemberId::as_str),
+                    new.persistent,
+                    new.created_at
+                ],
+            )
+            .map_err(db_err)?;
+            outbox_insert(&tx, &origin, "room_created", &new.id).map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            Ok(Room {
+                id: new.id,
+                title: new.title,
+                capacity: new.capacity,
+                secret: new.password_hash.is_some(),
+                owner: new.owner,
+                member_count: 0,
+                persistent: new.persistent,
+                created_at: new.created_at,
+            })
+        })
+        .await
+    }
+
+    /// One room with its secret parts, or `None`.
+    async fn room(&self, id: &RoomId) -> Result<Option<RoomRecord>> {
+        let id = id.clone();
+        self.read(move |conn| {
+            conn.query_row(&format!("{ROOM_SELECT} WHERE r.id = ?1"), [id.as_str()], room_from_row)
+                .optional()
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    /// All rooms, oldest first, with live member counts.
+    async fn rooms(&self) -> Result<Vec<Room>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!("{ROOM_SELECT} ORDER BY r.id")).map_err(db_err)?;
+            let rows = stmt.query_map([], room_from_row).map_err(db_err)?;
+            rows.map(|r| r.map(|rec| rec.room).map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    /// Sets the owner if it is still `expected`; false when someone else changed it first.
+    async fn set_owner(&self, id: &RoomId, expected: Option<&MemberId>, owner: Option<&MemberId>) -> Result<bool> {
+        let (id, expected, owner) = (id.clone(), expected.cloned(), owner.cloned());
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE rooms SET owner = ?3 WHERE id = ?1 AND owner IS ?2",
+                    params![id.as_str(), expected.as_ref().map(MemberId::as_str), owner.as_ref().map(MemberId::as_str)],
+                )
+                .map_err(db_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Deletes a room with its members, events and GIFs, appending `RoomRemoved`; false if it was gone.
+    async fn delete_room(&self, id: &RoomId, origin: &str) -> Result<bool> {
+        let (id, origin) = (id.clone(), origin.to_owned());
+        let names = self
+            .write(move |conn| {
+                let tx = conn.transaction().map_err(db_err)?;
+                let names: Vec<String> = {
+                    let mut stmt = tx.prepare_cached("SELECT name FROM gifs WHERE room_id = ?1").map_err(db_err)?;
+                    let rows = stmt.query_map([id.as_str()], |r| r.get(0)).map_err(db_err)?;
+                    rows.collect::<rusqlite::Result<_>>().map_err(db_err)?
+                };
+                // Members, events and GIF rows go with the room (ON DELETE CASCADE).
+                let n = tx.execute("DELETE FROM rooms WHERE id = ?1", [id.as_str()]).map_err(db_err)?;
+                if n == 1 {
+                    outbox_insert(&tx, &origin, "room_removed", &id).map_err(db_err)?;
+                }
+                tx.commit().map_err(db_err)?;
+                Ok((n == 1).then_some(names))
+            })
+            .await?;
+        let Some(names) = names else { return Ok(false) };
+        // Files go after the commit: a crash in between leaves orphan files, never rows pointing at nothing.
+        for name in names.iter().filter_map(|n| GifName::parse(n)) {
+            match tokio::fs::remove_file(self.gif_path(&name)).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(error = %e, "could not remove a GIF file of a deleted room"),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Non-persistent rooms with nobody present that were entered once, or were created before `unused_before`.
+    async fn removable_rooms(&self, unused_before: Millis) -> Result<Vec<RoomId>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT r.id FROM rooms r WHERE r.persistent = 0
+                       AND NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.present = 1)
+                       AND (r.entered = 1 OR r.created_at < ?1)",
+                )
+                .map_err(db_err)?;
+            let rows = stmt.query_map([unused_before], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            Ok(rows.filter_map(|r| r.ok()).filter_map(|s| RoomId::parse(&s)).collect())
+        })
+        .await
+    }
+
+    // ---- members ----
+    /// Takes a seat if the member is not kicked and a place is free — one atomic step.
+    async fn claim_seat(&self, room: &RoomId, member: &MemberId, now: Millis) -> Result<SeatClaim> {
+        let (room, member) = (room.clone(), member.clone());
+        self.write(move |conn| {
+            // IMMEDIATE: the count and the insert see the same state even with the CLI writing too.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+            let found: Option<(u32, Option<String>)> = tx
+                .query_row("SELECT capacity, owner FROM rooms WHERE id = ?1", [room.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(db_err)?;
+            let Some((capacity, owner)) = found else { return Ok(SeatClaim::NoRoom) };
+            let mine: Option<(bool, bool)> = tx
+                .query_row(
+                    "SELECT present, kicked FROM members WHERE room_id = ?1 AND member_id = ?2",
+                    [room.as_str(), member.as_str()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            match mine {
+                Some((_, true)) => return Ok(SeatClaim::Kicked),
+                Some((true, _)) => return Ok(SeatClaim::AlreadyPresent),
+                _ => {}
+            }
+            let count: u32 = tx
+                .query_row("SELECT count(*) FROM members WHERE room_id = ?1 AND present = 1", [room.as_str()], |r| {
+                    r.get(0)
+                })
+                .map_err(db_err)?;
+            if count >= capacity {
+                return Ok(SeatClaim::Full);
+            }
+            tx.execute(
+                "INSERT INTO members (room_id, member_id, joined_at, present) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (room_id, member_id) DO UPDATE SET present = 1, joined_at = excluded.joined_at",
+                params![room.as_str(), member.as_str(), now],
+            )
+            .map_err(db_err)?;
+            let became_owner = owner.is_none();
+            if became_owner {
+                tx.execute("UPDATE rooms SET owner = ?2 WHERE id = ?1", [room.as_str(), member.as_str()])
+                    .map_err(db_err)?;
+            }
+            tx.execute("UPDATE rooms SET entered = 1 WHERE id = ?1", [room.as_str()]).map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            Ok(SeatClaim::Claimed { became_owner })
+        })
+        .await
+    }
+
+    /// Gives up a seat; false if the member held none.
+    async fn release_seat(&self, room: &RoomId, member: &MemberId) -> Result<bool> {
+        let (room, member) = (room.clone(), member.clone());
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE members SET present = 0 WHERE room_id = ?1 AND member_id = ?2 AND present = 1",
+                    [room.as_str(), member.as_str()],
+                )
+                .map_err(db_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Marks a member kicked (they lose their seat and cannot take one again); false if they held none.
+    async fn kick_member(&self, room: &RoomId, member: &MemberId) -> Result<bool> {
+        let (room, member) = (room.clone(), member.clone());
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE members SET present = 0, kicked = 1 WHERE room_id = ?1 AND member_id = ?2 AND present = 1",
+                    [room.as_str(), member.as_str()],
+                )
+                .map_err(db_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Members holding a seat, earliest first.
+    async fn present_members(&self, room: &RoomId) -> Result<Vec<Presence>> {
+        let room = room.clone();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT member_id, joined_at FROM members WHERE room_id = ?1 AND present = 1
+                     ORDER BY joined_at, member_id",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([room.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(db_err)?;
+            Ok(rows
+                .filter_map(|r| r.ok())
+                .filter_map(|(m, at)| MemberId::parse(&m).map(|member| Presence { member, joined_at: at }))
+                .collect())
+        })
+        .await
+    }
+
+    /// Every (room, member) seat in the store, for the grace period after a restart.
+    async fn all_present(&self) -> Result<Vec<(RoomId, MemberId)>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT room_id, member_id FROM members WHERE present = 1").map_err(db_err)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
+            Ok(rows
+                .filter_map(|r| r.ok())
+                .filter_map(|(r, m)| Some((RoomId::parse(&r)?, MemberId::parse(&m)?)))
+                .collect())
+        })
+        .await
+    }
+
+    // ---- events ----
+    /// Persists an event with the room's next `seq` (gap-free, commit order). With a client key that was
+    /// used before by the same member in the same room, returns the first event instead.
+    async fn append_event(
+        &self,
+        room: &RoomId,
+        member: Option<&MemberId>,
+        kind: &EventKind,
+        key: Option<&ClientKey>,
+        now: Millis,
+    ) -> Result<Appended> {
+        let (room, member, kind, key) = (room.clone(), member.cloned(), kind.clone(), key.cloned());
+        let body = serde_json::to_string(&kind).map_err(db_err)?;
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+            let member_text = member.as_ref().map(MemberId::as_str);
+            if let Some(key) = &key {
+                let first = tx
+                    .query_row(
+                        &format!("{EVENT_SELECT} WHERE room_id = ?1 AND member_id IS ?2 AND client_key = ?3"),
+                        params![room.as_str(), member_text, key.as_str()],
+                        event_from_row,
+                    )
+                    .optional()
+                    .map_err(db_err)?;
+                if let Some(first) = first {
+                    return Ok(Appended::Existing(first));
+                }
+            }
+            // The seq is taken inside the same transaction as the insert: a failed insert rolls it back,
+            // so no gap can appear.
+            let seq: Option<i64> = tx
+                .query_row(
+                    "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+                    [room.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            let Some(seq) = seq else {
+                return Err(StoreError::Backend(format!("room {room} does not exist")));
+            };
+            let recipient = match &kind {
+                EventKind::Whisper { to, .. } => Some(to.as_str().to_owned()),
+                _ => None,
+            };
+            tx.execute(
+                "INSERT INTO events (room_id, seq, at, member_id, recipient, kind, body, client_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![room.as_str(), seq, now, member_text, recipient, kind.name(), body, key.as_ref().map(ClientKey::as_str)],
+            )
+            .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            Ok(Appended::New(RoomEvent { room, seq, at: now, member, kind }))
+        })
+        .await
+    }
+
+    /// Events of a room visible to `reader`, ascending by `seq`.
+    async fn events(&self, room: &RoomId, reader: &MemberId, page: Page) -> Result<Vec<RoomEvent>> {
+        let (room, reader) = (room.clone(), reader.clone());
+        self.read(move |conn| {
+            let order = if page.newest { "DESC" } else { "ASC" };
+            let sql = format!(
+                "{EVENT_SELECT} WHERE room_id = ?1 AND seq > ?2 AND seq < ?3
+                   AND (recipient IS NULL OR member_id = ?4 OR recipient = ?4)
+                 ORDER BY seq {order} LIMIT ?5"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        room.as_str(),
+                        page.after.unwrap_or(0),
+                        page.before.unwrap_or(i64::MAX),
+                        reader.as_str(),
+                        page.limit
+                    ],
+                    event_from_row,
+                )
+                .map_err(db_err)?;
+            let mut events: Vec<RoomEvent> = rows.collect::<rusqlite::Result<_>>().map_err(db_err)?;
+            if page.newest {
+                events.reverse();
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    // ---- sessions ----
+    /// Inserts a session; false when the id exists (the caller picks another).
+    async fn session_create(&self, id: &str, row: &SessionRow) -> Result<bool> {
+        let (id, row) = (id.to_owned(), row.clone());
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "INSERT INTO sessions (id, data, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+                    params![id, row.data, row.expires_at],
+                )
+                .map_err(db_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Inserts or replaces a session.
+    async fn session_save(&self, id: &str, row: &SessionRow) -> Result<()> {
+        let (id, row) = (id.to_owned(), row.clone());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO sessions (id, data, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                params![id, row.data, row.expires_at],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A session that has not expired at `now`.
+    async fn session_load(&self, id: &str, now: Millis) -> Result<Option<SessionRow>> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT data, expires_at FROM sessions WHERE id = ?1 AND expires_at > ?2",
+                params![id, now],
+                |r| Ok(SessionRow { data: r.get(0)?, expires_at: r.get(1)? }),
+            )
+            .optional()
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    /// Removes a session.
+    async fn session_delete(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.write(move |conn| conn.execute("DELETE FROM sessions WHERE id = ?1", [id]).map(|_| ()).map_err(db_err))
+            .await
+    }
+
+    /// Removes expired sessions; returns how many.
+    async fn sessions_purge(&self, now: Millis) -> Result<u64> {
+        self.write(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now]).map(|n| n as u64).map_err(db_err)
+        })
+        .await
+    }
+
+    // ---- GIFs ----
+    /// Stores validated GIF bytes for a room.
+    async fn gif_put(&self, room: &RoomId, name: &GifName, bytes: Vec<u8>) -> Result<()> {
+        // File first, then the row: a row never points at a missing file.
+        let path = self.gif_path(name);
+        let tmp = path.with_extension("part");
+        tokio::fs::write(&tmp, &bytes).await?;
+        tokio::fs::rename(&tmp, &path).await?;
+        let (room, name) = (room.clone(), name.clone());
+        let inserted = self
+            .write(move |conn| {
+                conn.execute("INSERT INTO gifs (name, room_id) VALUES (?1, ?2)", [name.as_str(), room.as_str()])
+                    .map_err(db_err)
+            })
+            .await;
+        if inserted.is_err() {
+            // The room vanished meanwhile (foreign key): do not leave the file behind.
+            let _ = tokio::fs::remove_file(&path).await;
+        }
+        inserted.map(|_| ())
+    }
+
+    /// The bytes of a stored GIF.
+    async fn gif_get(&self, name: &GifName) -> Result<Option<Vec<u8>>> {
+        match tokio::fs::read(self.gif_path(name)).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // ---- outbox and health ----
+    /// Outbox entries after `after`, oldest first.
+    async fn outbox_after(&self, after: i64) -> Result<Vec<OutboxEntry>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, origin, kind, room_id FROM outbox WHERE id > ?1 ORDER BY id")
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([after], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                })
+                .map_err(db_err)?;
+            Ok(rows
+                .filter_map(|r| r.ok())
+                .filter_map(|(id, origin, kind, room)| {
+                    let room = RoomId::parse(&room)?;
+                    let change = match kind.as_str() {
+                        "room_created" => OutboxChange::RoomCreated(room),
+                        "room_removed" => OutboxChange::RoomRemoved(room),
+                        _ => return None,
+                    };
+                    Some(OutboxEntry { id, origin, change })
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// The newest outbox id (0 when empty); a server starts tailing from here.
+    async fn outbox_head(&self) -> Result<i64> {
+        self.read(|conn| conn.query_row("SELECT coalesce(max(id), 0) FROM outbox", [], |r| r.get(0)).map_err(db_err))
+            .await
+    }
+
+    /// Cheap "has anything been committed by another connection since last time?" for tailing.
+    async fn changed_elsewhere(&self) -> Result<bool> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = inner.watcher.lock().unwrap_or_else(|p| p.into_inner());
+            let now = data_version(&guard.0).map_err(db_err)?;
+            let changed = now != guard.1;
+            guard.1 = now;
+            Ok(changed)
+        })
+        .await
+        .map_err(db_err)?
+    }
+
+    /// Drops outbox entries older than `before`.
+    async fn outbox_prune(&self, before: Millis) -> Result<()> {
+        self.write(move |conn| conn.execute("DELETE FROM outbox WHERE at < ?1", [before]).map(|_| ()).map_err(db_err))
+            .await
+    }
+
+    /// Answers when the store is reachable (for `/healthz`).
+    async fn ping(&self) -> Result<()> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err)).await
+    }
+}
