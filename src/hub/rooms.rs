@@ -1,0 +1,209 @@
+//! Room operations other than presence: create, enter, talk, upload, delete, read.
+
+use std::sync::Arc;
+
+use super::{Action, Hub, HubError};
+use crate::domain::{
+    now_millis, Capacity, ClientKey, EventKind, GifName, LobbyEvent, MemberId, MessageText, Password, Room, RoomEvent,
+    RoomId, RoomSignal, RoomTitle,
+};
+use crate::gifcheck::{self, GifLimits};
+use crate::store::{Appended, NewRoom, Page, RoomRecord};
+
+/// Who created a room: a member (who becomes owner and has access) or the operator's CLI.
+#[derive(Debug, Clone)]
+pub enum Creator {
+    /// A visitor; owner from the start.
+    Member(MemberId),
+    /// `gifchat rooms create`: no owner until someone enters.
+    Operator {
+        /// Never deleted for being empty.
+        persistent: bool,
+    },
+}
+
+/// Largest history page.
+pub const MAX_PAGE: u32 = 100;
+
+impl Hub {
+    /// Creates a room; the creating member owns it. Lobbies hear of it at once.
+    pub async fn create_room(
+        &self,
+        creator: Creator,
+        title: &str,
+        capacity: Option<i64>,
+        password: Option<&str>,
+    ) -> Result<Room, HubError> {
+        let title = RoomTitle::parse(title)?;
+        let capacity = capacity.map(Capacity::new).transpose()?.unwrap_or(Capacity::DEFAULT);
+        let password = Password::parse_optional(password)?;
+        let (owner, persistent) = match creator {
+            Creator::Member(m) => {
+                self.check_rate(&m, Action::CreateRoom)?;
+                (Some(m), false)
+            }
+            Creator::Operator { persistent } => (None, persistent),
+        };
+        let password_hash = match password {
+            Some(p) => Some(self.hasher.hash(p).await?),
+            None => None,
+        };
+        let new = NewRoom {
+            id: RoomId::generate(),
+            title: title.as_str().to_owned(),
+            capacity: capacity.get(),
+            password_hash,
+            owner,
+            persistent,
+            created_at: now_millis(),
+        };
+        let room = self.store.create_room(new, &self.origin).await?;
+        self.bus.publish_lobby(LobbyEvent::Created(room.clone()));
+        tracing::info!(room = %room.id, "room created");
+        Ok(room)
+    }
+
+    /// Looks a room up, `NOT_FOUND` when missing.
+    pub async fn room(&self, id: &RoomId) -> Result<RoomRecord, HubError> {
+        self.store.room(id).await?.ok_or(HubError::NotFound)
+    }
+
+    /// All rooms for the lobby.
+    pub async fn rooms(&self) -> Result<Vec<Room>, HubError> {
+        Ok(self.store.rooms().await?)
+    }
+
+    /// Whether `member` may read and enter `rec` without a password: public room, owner, or granted earlier.
+    pub fn has_access(rec: &RoomRecord, member: &MemberId, granted: bool) -> bool {
+        !rec.room.secret || granted || rec.room.owner.as_ref() == Some(member)
+    }
+
+    /// `enterRoom`: exists → access (password) → capacity (advisory; the subscription takes the seat).
+    /// Returns true when a password was checked and the caller should remember the grant in the session.
+    pub async fn enter_room(
+        &self,
+        id: &RoomId,
+        member: &MemberId,
+        granted: bool,
+        password: Option<&str>,
+    ) -> Result<bool, HubError> {
+        let rec = self.room(id).await?;
+        let mut newly_granted = false;
+        if !Self::has_access(&rec, member, granted) {
+            let supplied = Password::parse_optional(password).map_err(|_| HubError::WrongPassword)?;
+            let (Some(supplied), Some(hash)) = (supplied, rec.password_hash.clone()) else {
+                return Err(HubError::WrongPassword);
+            };
+            if !self.hasher.verify(supplied, hash).await? {
+                return Err(HubError::WrongPassword);
+            }
+            newly_granted = true;
+        }
+        if rec.room.is_full() && !self.is_member(id, member).await {
+            return Err(HubError::RoomFull);
+        }
+        Ok(newly_granted)
+    }
+
+    /// `sendMessage`: members only; a retry with the same client key returns the first message.
+    pub async fn send_message(
+        &self,
+        room: &RoomId,
+        member: &MemberId,
+        text: &str,
+        key: Option<&str>,
+    ) -> Result<Arc<RoomEvent>, HubError> {
+        let text = MessageText::parse(text)?;
+        let key = key.map(ClientKey::parse).transpose()?;
+        let cell = self.existing_cell(room).ok_or(HubError::Forbidden("enter the room first"))?;
+        let live = cell.live.lock().await;
+        if !live.seats.contains_key(member) {
+            return Err(HubError::Forbidden("enter the room first"));
+        }
+        let kind = EventKind::Message { text: text.as_str().to_owned() };
+        self.check_rate(member, Action::Message)?;
+        // Appending and publishing under the room lock keeps publish order equal to `seq` order.
+        match self.store.append_event(room, Some(member), &kind, key.as_ref(), now_millis()).await? {
+            Appended::Existing(first) => Ok(Arc::new(first)),
+            Appended::New(event) => {
+                let event = Arc::new(event);
+                self.bus.publish_room(room, RoomSignal::Event(event.clone()));
+                Ok(event)
+            }
+        }
+    }
+
+    /// `POST /room/:id/gif`: members only; the bytes must decode completely as a GIF within `limits`;
+    /// anything after the GIF trailer is dropped before storing.
+    pub async fn post_gif(
+        &self,
+        room: &RoomId,
+        member: &MemberId,
+        mut bytes: Vec<u8>,
+        limits: GifLimits,
+    ) -> Result<Arc<RoomEvent>, HubError> {
+        if !self.is_member(room, member).await {
+            return Err(HubError::Forbidden("enter the room first"));
+        }
+        self.check_rate(member, Action::Upload)?;
+        // Decoding is CPU work: keep it off the async workers.
+        let (checked, returned) = tokio::task::spawn_blocking(move || {
+            let r = gifcheck::check(&bytes, &limits);
+            (r, bytes)
+        })
+        .await
+        .map_err(|e| HubError::from(crate::store::StoreError::Backend(format!("gif check task: {e}"))))?;
+        bytes = returned;
+        bytes.truncate(checked?);
+        let name = GifName::generate();
+        self.store.gif_put(room, &name, bytes).await?;
+        let cell = self.cell(room);
+        let live = cell.live.lock().await;
+        if !live.seats.contains_key(member) {
+            return Err(HubError::Forbidden("enter the room first"));
+        }
+        self.record(room, Some(member), EventKind::Gif { name }).await
+    }
+
+    /// `deleteRoom`: the owner deletes the room; everyone inside is told, lobbies lose it.
+    pub async fn delete_room(&self, room: &RoomId, member: &MemberId) -> Result<(), HubError> {
+        let cell = self.cell(room);
+        let _live = cell.live.lock().await;
+        let rec = self.room(room).await?;
+        if rec.room.owner.as_ref() != Some(member) {
+            return Err(HubError::Forbidden("only the owner can delete the room"));
+        }
+        self.remove_room_locked(room).await
+    }
+
+    /// `gifchat rooms delete`: the operator deletes any room.
+    pub async fn delete_room_as_operator(&self, room: &RoomId) -> Result<(), HubError> {
+        let cell = self.cell(room);
+        let _live = cell.live.lock().await;
+        if !self.store.delete_room(room, &self.origin).await? {
+            return Err(HubError::NotFound);
+        }
+        self.forget_room(room);
+        Ok(())
+    }
+
+    /// History of a room for `reader`: the latest page, or the page before/after a `seq`.
+    pub async fn messages(
+        &self,
+        room: &RoomId,
+        reader: &MemberId,
+        granted: bool,
+        after: Option<i64>,
+        before: Option<i64>,
+        last: Option<i64>,
+    ) -> Result<Vec<RoomEvent>, HubError> {
+        let rec = self.room(room).await?;
+        if !Self::has_access(&rec, reader, granted) {
+            return Err(HubError::Forbidden("this room needs its password"));
+        }
+        let limit = last.unwrap_or(MAX_PAGE as i64).clamp(1, MAX_PAGE as i64) as u32;
+        // Without `after`, the newest page of the range (scrolling back); with it, the oldest (catching up).
+        let page = Page { after, before, limit, newest: after.is_none() };
+        Ok(self.store.events(room, reader, page).await?)
+    }
+}
