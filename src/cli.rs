@@ -1,0 +1,171 @@
+//! Subcommands: `serve`, `rooms list|create|delete`, `migrate`. Each builds what it needs from the
+//! parsed [`Cli`] and calls into the library; the admin commands go through the hub like everyone else.
+
+use std::io::BufRead;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use crate::bus::LocalBus;
+use crate::config::{Cli, Command, DataArgs, RoomsCommand, ServeArgs};
+use crate::domain::{Color, RoomId};
+use crate::graphql::{self, QueryLimits};
+use crate::http::{self, AppState, WebConfig};
+use crate::hub::{Creator, Hub, HubConfig, HubError};
+use crate::store::{SqliteStore, Store};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Rooms { data, action } => rooms(data, action).await,
+        Command::Migrate { data } => migrate(&data),
+    }
+}
+
+fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(s).with_context(|| format!("{what} must be a non-negative number of seconds"))
+}
+
+/// A name for this process in the outbox.
+fn origin(kind: &str) -> String {
+    format!("{kind}-{}", ulid::Ulid::new())
+}
+
+fn open_store(data: &DataArgs) -> anyhow::Result<Arc<dyn Store>> {
+    let store = SqliteStore::open(&data.data_dir)
+        .with_context(|| format!("cannot open the data directory {}", data.data_dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Builds the state `serve` runs with.
+pub fn build_state(store: Arc<dyn Store>, hub_config: HubConfig, web: WebConfig, limits: QueryLimits) -> AppState {
+    let hub = Hub::new(store, Arc::new(LocalBus::default()), hub_config, origin("server"));
+    let schema = graphql::schema(hub.clone(), limits);
+    AppState { hub, schema, web: Arc::new(web) }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.data)?;
+    let hub_config = HubConfig {
+        grace: secs(args.grace_secs, "--grace-secs")?,
+        unused_room_ttl: secs(args.unused_room_secs, "--unused-room-secs")?,
+        replay_cap: args.replay_cap.max(1),
+        messages_per_minute: args.messages_per_minute,
+        uploads_per_minute: args.uploads_per_minute,
+        rooms_per_minute: args.rooms_per_minute,
+        ..HubConfig::default()
+    };
+    let web = WebConfig {
+        allowed_origins: args.allowed_origins.clone(),
+        secure_cookies: args.secure_cookies,
+        session_idle: secs(args.session_days * 86_400.0, "--session-days")?,
+        gif_max_bytes: args.gif_max_bytes,
+        ..WebConfig::default()
+    };
+    let limits = QueryLimits {
+        depth: args.graphql_depth,
+        complexity: args.graphql_complexity,
+        aliases: args.graphql_aliases,
+    };
+    let state = build_state(store, hub_config, web, limits);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!("{} 번 포트에서 대기중 (http://{})", args.listen.port(), listener.local_addr()?);
+    http::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn rooms(data: DataArgs, action: RoomsCommand) -> anyhow::Result<()> {
+    let store = open_store(&data)?;
+    let hub = Hub::new(store, Arc::new(LocalBus::default()), HubConfig::default(), origin("cli"));
+    match action {
+        RoomsCommand::List { json } => {
+            let rooms = hub.rooms().await.map_err(user_error)?;
+            if json {
+                let list: Vec<_> = rooms
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "id": r.id.as_str(), "title": r.title, "secret": r.secret, "capacity": r.capacity,
+                            "members": r.member_count, "persistent": r.persistent,
+                            "ownerColor": r.owner.as_ref().map(|o| Color::of(o.as_str()).to_string()),
+                            "createdAt": crate::graphql::rfc3339(r.created_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!("{:<26}  {:<7}  {:>8}  {:>7}  {:<7}  {:<20}  TITLE", "ID", "KIND", "CAPACITY", "MEMBERS", "OWNER", "CREATED");
+                for r in &rooms {
+                    let owner = r.owner.as_ref().map(|o| Color::of(o.as_str()).to_string()).unwrap_or_else(|| "-".into());
+                    let kind = if r.secret { "secret" } else { "public" };
+                    let created = crate::graphql::rfc3339(r.created_at);
+                    println!("{:<26}  {:<7}  {:>8}  {:>7}  {:<7}  {:<20}  {}", r.id, kind, r.capacity, r.member_count, owner, created, r.title);
+                }
+            }
+        }
+        RoomsCommand::Create { title, capacity, password_stdin, persistent } => {
+            let password = if password_stdin { Some(read_password()?) } else { None };
+            let creator = Creator::Operator { persistent };
+            let room = hub.create_room(creator, &title, Some(capacity), password.as_deref()).await.map_err(user_error)?;
+            println!("{}", room.id);
+        }
+        RoomsCommand::Delete { id } => {
+            let room = RoomId::parse(&id).with_context(|| format!("no room has the id {id:?}"))?;
+            hub.delete_room_as_operator(&room).await.map_err(|e| match e {
+                HubError::NotFound => anyhow::anyhow!("no room has the id {id:?}"),
+                other => user_error(other),
+            })?;
+            println!("deleted {room}");
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("--password-stdin was given but standard input had no password");
+    }
+    Ok(password)
+}
+
+fn user_error(e: HubError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+fn migrate(data: &DataArgs) -> anyhow::Result<()> {
+    let before = SqliteStore::applied_version(&data.data_dir).unwrap_or(0);
+    open_store(data)?;
+    let after = SqliteStore::applied_version(&data.data_dir)?;
+    if after == before {
+        println!("schema is up to date (version {after}, this gifchat needs {})", crate::store::SQLITE_SCHEMA_VERSION);
+    } else {
+        println!("migrated schema from version {before} to {after}");
+    }
+    Ok(())
+}

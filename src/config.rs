@@ -1,0 +1,127 @@
+//! Command line and environment: one clap-derived tree. Every `serve` setting also reads a
+//! `GIFCHAT_*` variable; each field's doc comment is its `--help` text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// gifchat — real-time anonymous GIF chat rooms.
+#[derive(Debug, Parser)]
+#[command(name = "gifchat", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (pages, GraphQL, WebSockets).
+    Serve(ServeArgs),
+    /// Manage rooms in the data directory (a running server shows the changes live).
+    Rooms {
+        /// Where the data is.
+        #[command(flatten)]
+        data: DataArgs,
+        /// The rooms action.
+        #[command(subcommand)]
+        action: RoomsCommand,
+    },
+    /// Bring the store's schema up to date (idempotent).
+    Migrate {
+        /// Where the data is.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// Where the embedded store lives.
+#[derive(Debug, Args, Clone)]
+pub struct DataArgs {
+    /// Directory of the embedded store (SQLite file and GIFs).
+    #[arg(long, env = "GIFCHAT_DATA_DIR", default_value = "./gifchat-data", global = true)]
+    pub data_dir: PathBuf,
+}
+
+/// `gifchat rooms …`
+#[derive(Debug, Subcommand)]
+pub enum RoomsCommand {
+    /// List rooms: id, title, public/secret, capacity, members now, owner colour, created.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a room and print its id. It has no owner until someone enters.
+    Create {
+        /// Room title (1–80 characters).
+        #[arg(long)]
+        title: String,
+        /// How many members fit (2–100).
+        #[arg(long, default_value_t = 10)]
+        capacity: i64,
+        /// Read a password from standard input (first line), making the room secret.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Keep the room even when it is empty.
+        #[arg(long)]
+        persistent: bool,
+    },
+    /// Delete a room with its messages and GIFs.
+    Delete {
+        /// The room id.
+        id: String,
+    },
+}
+
+/// `gifchat serve` settings.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "GIFCHAT_LISTEN", default_value = "127.0.0.1:8005")]
+    pub listen: SocketAddr,
+    /// Where the data is.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Seconds a dropped member keeps their place (a page refresh posts no exit/join).
+    #[arg(long, env = "GIFCHAT_GRACE_SECS", default_value_t = 10.0)]
+    pub grace_secs: f64,
+    /// Seconds before a room nobody entered is removed.
+    #[arg(long, env = "GIFCHAT_UNUSED_ROOM_SECS", default_value_t = 600.0)]
+    pub unused_room_secs: f64,
+    /// Days of inactivity after which a session (and so an anonymous identity) expires.
+    #[arg(long, env = "GIFCHAT_SESSION_DAYS", default_value_t = 30.0)]
+    pub session_days: f64,
+    /// Serve behind https: cookies get `Secure` and the `__Host-` name.
+    #[arg(long, env = "GIFCHAT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Further origins allowed to open the WebSocket (comma-separated, e.g. https://chat.example).
+    #[arg(long, env = "GIFCHAT_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Largest GIF upload in bytes.
+    #[arg(long, env = "GIFCHAT_GIF_MAX_BYTES", default_value_t = 5 * 1024 * 1024)]
+    pub gif_max_bytes: usize,
+    /// Text messages per member per minute.
+    #[arg(long, env = "GIFCHAT_MESSAGES_PER_MINUTE", default_value_t = 60)]
+    pub messages_per_minute: u32,
+    /// GIF uploads per member per minute.
+    #[arg(long, env = "GIFCHAT_UPLOADS_PER_MINUTE", default_value_t = 10)]
+    pub uploads_per_minute: u32,
+    /// Rooms a member may create per minute.
+    #[arg(long, env = "GIFCHAT_ROOMS_PER_MINUTE", default_value_t = 10)]
+    pub rooms_per_minute: u32,
+    /// Events replayed on resume before the client is told to refetch history instead.
+    #[arg(long, env = "GIFCHAT_REPLAY_CAP", default_value_t = 500)]
+    pub replay_cap: u32,
+    /// Largest GraphQL query depth.
+    #[arg(long, env = "GIFCHAT_GRAPHQL_DEPTH", default_value_t = 10)]
+    pub graphql_depth: usize,
+    /// Largest GraphQL query complexity.
+    #[arg(long, env = "GIFCHAT_GRAPHQL_COMPLEXITY", default_value_t = 500)]
+    pub graphql_complexity: usize,
+    /// Most aliases in one GraphQL query.
+    #[arg(long, env = "GIFCHAT_GRAPHQL_ALIASES", default_value_t = 30)]
+    pub graphql_aliases: usize,
+}

@@ -1,0 +1,82 @@
+//! The GraphQL API: schema (queries, mutations, subscriptions), the hardened HTTP handler, and our own
+//! graphql-transport-ws WebSocket server. Resolvers are thin adapters over the [`Hub`](crate::hub::Hub).
+
+mod http;
+mod limits;
+mod resolvers;
+mod types;
+mod ws;
+
+use std::sync::Arc;
+
+use async_graphql::{ErrorExtensions, Schema};
+use tokio::sync::Mutex;
+
+use crate::http::session::CurrentMember;
+use crate::hub::{Hub, HubError};
+
+pub use self::http::router;
+pub use types::rfc3339;
+pub use resolvers::{MutationRoot, QueryRoot, SubscriptionRoot};
+pub use ws::WsConfig;
+
+/// The schema type.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// The member behind an operation, shared by the operations of one request or one WebSocket.
+#[derive(Clone)]
+pub struct Viewer(pub Arc<Mutex<CurrentMember>>);
+
+/// Query limits (defaults: depth 10, complexity 500, aliases 30).
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    /// Deepest selection nesting.
+    pub depth: usize,
+    /// Largest complexity score.
+    pub complexity: usize,
+    /// Most aliases in one document.
+    pub aliases: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self { depth: 10, complexity: 500, aliases: 30 }
+    }
+}
+
+/// Builds the schema with its limits and the hub as data.
+pub fn schema(hub: Arc<Hub>, limits: QueryLimits) -> AppSchema {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .data(hub)
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .extension(limits::AliasLimit { max: limits.aliases })
+        .limit_directives(5)
+        .limit_recursive_depth(32)
+        // Suggestions ("did you mean") help attackers probe; introspection stays on for GraphiQL and the
+        // published schema.graphql carries the same information anyway.
+        .disable_suggestions()
+        .finish()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).finish().sdl()
+}
+
+/// Converts hub errors into GraphQL errors with `extensions.code`; internal details never leave.
+pub(crate) trait GqlResult<T> {
+    /// Maps the error.
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResult<T> for Result<T, HubError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| async_graphql::Error::new(e.to_string()).extend_with(|_, ext| ext.set("code", e.code())))
+    }
+}
+
+/// A GraphQL error with a code, for failures outside the hub.
+pub(crate) fn coded(message: &str, code: &str) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+}

@@ -1,0 +1,192 @@
+//! Root fields. Names and arguments are the public contract; each resolver parses its arguments,
+//! calls the hub, and wraps the result.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Subscription, ID};
+use futures::{Stream, StreamExt};
+
+use super::types::{
+    room_id, LobbySnapshot, LobbyUpdate, Member, RoomCreated, RoomEventObject, RoomObject, RoomRemoved, RoomUpdateObject,
+    RoomUpdated,
+};
+use super::{coded, GqlResult, Viewer};
+use crate::domain::LobbyEvent;
+use crate::hub::{Creator, Hub, HubError};
+
+fn hub<'a>(ctx: &Context<'a>) -> &'a Arc<Hub> {
+    ctx.data_unchecked::<Arc<Hub>>()
+}
+
+fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> {
+    ctx.data::<Viewer>().map_err(|_| coded("no session", "FORBIDDEN"))
+}
+
+fn parse_room(id: &ID) -> Result<crate::domain::RoomId, HubError> {
+    room_id(id).ok_or(HubError::NotFound)
+}
+
+/// Queries.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// Who you are: your member id and colour.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
+        let v = viewer(ctx)?.0.lock().await;
+        Ok(Member::from(&v.id))
+    }
+
+    /// Every room, oldest first.
+    async fn rooms(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RoomObject>> {
+        Ok(hub(ctx).rooms().await.gql()?.into_iter().map(RoomObject).collect())
+    }
+
+    /// One room, or null when it does not exist.
+    async fn room(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<RoomObject>> {
+        let Some(id) = room_id(&id) else { return Ok(None) };
+        Ok(hub(ctx).store().room(&id).await.map_err(HubError::from).gql()?.map(|r| RoomObject(r.room)))
+    }
+
+    /// History, ascending by `seq`: the latest `last` (≤ 100) events, or those after/before a `seq`.
+    /// Secret rooms need the password first (`enterRoom`).
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        room_id: ID,
+        after: Option<i64>,
+        before: Option<i64>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Vec<RoomEventObject>> {
+        let room = parse_room(&room_id).gql()?;
+        let v = viewer(ctx)?.0.lock().await;
+        let events = hub(ctx)
+            .messages(&room, &v.id, v.is_granted(&room), after, before, last.map(i64::from))
+            .await
+            .gql()?;
+        Ok(events.into_iter().map(|e| RoomEventObject(Arc::new(e))).collect())
+    }
+}
+
+/// Mutations.
+pub struct MutationRoot;
+
+#[Object]
+impl MutationRoot {
+    /// Creates a room you own. Title 1–80 characters, capacity 2–100 (default 10), optional password.
+    async fn create_room(
+        &self,
+        ctx: &Context<'_>,
+        title: String,
+        capacity: Option<i32>,
+        password: Option<String>,
+    ) -> async_graphql::Result<RoomObject> {
+        let v = viewer(ctx)?.0.lock().await;
+        let creator = Creator::Member(v.id.clone());
+        let room =
+            hub(ctx).create_room(creator, &title, capacity.map(i64::from), password.as_deref()).await.gql()?;
+        Ok(RoomObject(room))
+    }
+
+    /// Checks that you may enter: the room exists, the password (secret rooms; remembered in your
+    /// session), a free place. Subscribing to `room(id)` takes the seat.
+    async fn enter_room(&self, ctx: &Context<'_>, id: ID, password: Option<String>) -> async_graphql::Result<RoomObject> {
+        let room = parse_room(&id).gql()?;
+        let hub = hub(ctx);
+        let mut v = viewer(ctx)?.0.lock().await;
+        let granted = v.is_granted(&room);
+        if hub.enter_room(&room, &v.id, granted, password.as_deref()).await.gql()? {
+            v.grant(&room).await.map_err(|e| {
+                tracing::error!(error = %e, "could not save a grant");
+                coded("internal error", "INTERNAL")
+            })?;
+        }
+        Ok(RoomObject(hub.room(&room).await.gql()?.room))
+    }
+
+    /// Sends a text message (1–1000 characters). With `clientKey`, a retry returns the first message.
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        room_id: ID,
+        text: String,
+        client_key: Option<String>,
+    ) -> async_graphql::Result<RoomEventObject> {
+        let room = parse_room(&room_id).gql()?;
+        let member = viewer(ctx)?.0.lock().await.id.clone();
+        let event = hub(ctx).send_message(&room, &member, &text, client_key.as_deref()).await.gql()?;
+        Ok(RoomEventObject(event))
+    }
+
+    /// Leaves at once (no grace period) and ends your other tabs' subscriptions to the room.
+    async fn leave_room(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let room = parse_room(&id).gql()?;
+        let member = viewer(ctx)?.0.lock().await.id.clone();
+        hub(ctx).leave(&room, &member).await.gql()?;
+        Ok(true)
+    }
+
+    /// Deletes the room (owner only); everyone inside is told.
+    async fn delete_room(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let room = parse_room(&id).gql()?;
+        let member = viewer(ctx)?.0.lock().await.id.clone();
+        hub(ctx).delete_room(&room, &member).await.gql()?;
+        Ok(true)
+    }
+}
+
+/// Subscriptions (graphql-transport-ws at `/graphql/ws`).
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// The room list: a snapshot first, then rooms created, updated (count, owner) and removed.
+    async fn lobby(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = LobbyUpdate>> {
+        let hub = hub(ctx).clone();
+        // Subscribe first, then read the snapshot: nothing that happens in between is lost, and applying
+        // an event the snapshot already reflects is harmless (upsert / delete).
+        let mut rx = hub.bus().subscribe_lobby();
+        let rooms = hub.rooms().await.gql()?;
+        let token = hub.shutdown_token();
+        Ok(async_stream::stream! {
+            yield LobbyUpdate::Snapshot(LobbySnapshot { rooms: rooms.into_iter().map(RoomObject).collect() });
+            loop {
+                let next = tokio::select! {
+                    _ = token.cancelled() => return,
+                    n = rx.recv() => n,
+                };
+                match next {
+                    Ok(LobbyEvent::Created(room)) => yield LobbyUpdate::Created(RoomCreated { room: RoomObject(room) }),
+                    Ok(LobbyEvent::Updated(room)) => yield LobbyUpdate::Updated(RoomUpdated { room: RoomObject(room) }),
+                    Ok(LobbyEvent::Removed(id)) => yield LobbyUpdate::Removed(RoomRemoved { id: ID(id.to_string()) }),
+                    // Lagged: a fresh snapshot replaces whatever was missed.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => match hub.rooms().await {
+                        Ok(rooms) => yield LobbyUpdate::Snapshot(LobbySnapshot { rooms: rooms.into_iter().map(RoomObject).collect() }),
+                        Err(_) => return,
+                    },
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        })
+    }
+
+    /// Takes your seat in the room (access and capacity checked atomically) and streams its events.
+    /// With `after`, first replays what followed that `seq`; without it, live events only.
+    async fn room(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        after: Option<i64>,
+    ) -> async_graphql::Result<impl Stream<Item = RoomUpdateObject>> {
+        let room = parse_room(&id).gql()?;
+        let hub = hub(ctx).clone();
+        let (member, granted) = {
+            let mut v = viewer(ctx)?.0.lock().await;
+            // The socket's session may predate an `enterRoom` made over HTTP: read the grants afresh.
+            v.refresh(hub.store().as_ref()).await;
+            (v.id.clone(), v.is_granted(&room))
+        };
+        let stream = hub.join(&room, &member, granted, after).await.gql()?;
+        Ok(stream.map(RoomUpdateObject::from))
+    }
+}

@@ -1,0 +1,50 @@
+//! HTTP error mapping, done once: hub errors become a status and a short text; internal details are
+//! logged where they happen and never sent. Also the 404 fallback and the health check.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::hub::HubError;
+
+/// An HTTP-facing error.
+#[derive(Debug)]
+pub struct HttpError(pub HubError);
+
+impl From<HubError> for HttpError {
+    fn from(e: HubError) -> Self {
+        HttpError(e)
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            HubError::NotFound => StatusCode::NOT_FOUND,
+            HubError::WrongPassword | HubError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HubError::RoomFull => StatusCode::CONFLICT,
+            HubError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            HubError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            HubError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let body = serde_json::json!({ "error": { "code": self.0.code(), "message": self.0.to_string() } });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// `<METHOD> <path> 라우터가 존재하지 않습니다.` with 404, the seed's wording.
+pub(super) async fn not_found(method: Method, uri: Uri) -> Response {
+    (StatusCode::NOT_FOUND, format!("{method} {} 라우터가 존재하지 않습니다.", uri.path())).into_response()
+}
+
+/// `GET /healthz`: 200 while the store answers, 503 otherwise.
+pub(super) async fn healthz(State(app): State<AppState>) -> Response {
+    match app.hub.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: store unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable").into_response()
+        }
+    }
+}

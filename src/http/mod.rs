@@ -1,0 +1,145 @@
+//! HTTP: the router (each area owns its routes), shared state, the session layer, and `serve`.
+
+mod error;
+mod gifs;
+mod pages;
+pub mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::gifcheck::GifLimits;
+use crate::graphql::{AppSchema, WsConfig};
+use crate::hub::Hub;
+
+pub use error::HttpError;
+
+/// Web-facing settings (filled from the CLI's `serve` flags).
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Extra origins allowed to open the WebSocket, e.g. `https://chat.example`.
+    pub allowed_origins: Vec<String>,
+    /// Set `Secure` and the `__Host-` cookie name (only behind https).
+    pub secure_cookies: bool,
+    /// Sessions expire after this much inactivity.
+    pub session_idle: Duration,
+    /// Largest GIF upload in bytes.
+    pub gif_max_bytes: usize,
+    /// GIF decode caps.
+    pub gif_limits: GifLimits,
+    /// WebSocket limits.
+    pub ws: WsConfig,
+    /// Upgraded sockets, so shutdown can wait for them.
+    pub tracker: TaskTracker,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            allowed_origins: Vec::new(),
+            secure_cookies: false,
+            session_idle: Duration::from_secs(30 * 24 * 3600),
+            gif_max_bytes: 5 * 1024 * 1024,
+            gif_limits: GifLimits::default(),
+            ws: WsConfig::default(),
+            tracker: TaskTracker::new(),
+        }
+    }
+}
+
+impl WebConfig {
+    /// Same-origin check for browser requests: no `Origin` (non-browser clients) passes; otherwise it must
+    /// name this host or an allow-listed origin. `null` (sandboxed frames, file pages) never passes.
+    pub fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN) else { return true };
+        let Ok(origin) = origin.to_str() else { return false };
+        if self.allowed_origins.iter().any(|o| o == origin) {
+            return true;
+        }
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+        matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+    }
+}
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The write path.
+    pub hub: Arc<Hub>,
+    /// The GraphQL schema.
+    pub schema: AppSchema,
+    /// Web settings.
+    pub web: Arc<WebConfig>,
+}
+
+/// The whole application router. Routes that must never create a session (GIFs, static files,
+/// health) sit outside the session layer.
+pub fn router(state: AppState) -> Router {
+    let cookie_name = if state.web.secure_cookies { "__Host-gifchat" } else { "gifchat" };
+    let idle = time::Duration::try_from(state.web.session_idle).unwrap_or(time::Duration::days(30));
+    let sessions = SessionManagerLayer::new(session::StoreSessions(state.hub.store().clone()))
+        .with_name(cookie_name)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.web.secure_cookies)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+    let with_session = Router::new().merge(pages::router()).merge(gifs::upload_router(state.web.gif_max_bytes)).merge(crate::graphql::router()).layer(sessions);
+    Router::new()
+        .merge(with_session)
+        .merge(gifs::serve_router())
+        .route("/healthz", get(error::healthz))
+        .nest_service("/static", tower_http::services::ServeDir::new(static_dir()))
+        .fallback(error::not_found)
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Where `static/` lives: next to the crate at build time (the binary is run from the checkout).
+fn static_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; then ends subscriptions, closes WebSockets
+/// with 1001 and waits (bounded) for them, so in-flight writes finish. Never binds or reads env itself.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let hub = state.hub.clone();
+    let tracker = state.web.tracker.clone();
+    let background = tokio::spawn(hub.clone().run_background());
+    if let Err(e) = hub.resume_seats().await {
+        tracing::error!(error = %e, "could not resume seats from before the restart");
+    }
+    let app = router(state);
+    let stop = {
+        let hub = hub.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            // Cancelling the hub's token closes sockets (1001) and stops grace timers: no exits posted.
+            hub.shut_down();
+        }
+    };
+    let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await.is_err() {
+        tracing::warn!("some WebSockets did not close in time");
+    }
+    let _ = background.await;
+    served
+}

@@ -1,0 +1,157 @@
+//! Sessions: tower-sessions over our own [`Store`], and the typed [`CurrentMember`] extractor.
+//!
+//! A session holds one [`SessionData`]: the member id (the anonymous identity; the colour is derived
+//! from it) and the secret rooms whose password this browser has given.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::Session;
+
+use crate::domain::{Color, MemberId, RoomId};
+use crate::store::{SessionRow, Store};
+
+/// The one key under which gifchat keeps its data in a session.
+const KEY: &str = "gifchat";
+
+/// Adapts the store's session methods to tower-sessions.
+#[derive(Clone)]
+pub struct StoreSessions(pub Arc<dyn Store>);
+
+impl std::fmt::Debug for StoreSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreSessions")
+    }
+}
+
+fn row_of(record: &Record) -> session_store::Result<SessionRow> {
+    let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let expires_at = (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64;
+    Ok(SessionRow { data, expires_at })
+}
+
+fn backend(e: crate::store::StoreError) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+#[async_trait]
+impl SessionStore for StoreSessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // 128-bit random ids collide essentially never, but the contract asks us to handle it.
+        loop {
+            if self.0.session_create(&record.id.to_string(), &row_of(record)?).await.map_err(backend)? {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.0.session_save(&record.id.to_string(), &row_of(record)?).await.map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = crate::domain::now_millis();
+        let Some(row) = self.0.session_load(&id.to_string(), now).await.map_err(backend)? else { return Ok(None) };
+        let data = serde_json::from_str(&row.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = time::OffsetDateTime::from_unix_timestamp_nanos(row.expires_at as i128 * 1_000_000)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record { id: *id, data, expiry_date }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.0.session_delete(&id.to_string()).await.map_err(backend)
+    }
+}
+
+/// What gifchat keeps in a session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionData {
+    /// The anonymous member this browser is.
+    pub member: MemberId,
+    /// Secret rooms this browser has entered with the right password.
+    #[serde(default)]
+    pub granted: Vec<RoomId>,
+}
+
+/// The member behind a request, created on first sight. Handlers never touch session keys directly.
+#[derive(Debug, Clone)]
+pub struct CurrentMember {
+    /// The member id.
+    pub id: MemberId,
+    /// The session, to remember grants.
+    pub session: Session,
+    data: SessionData,
+}
+
+impl CurrentMember {
+    /// Loads the member from `session`, creating one if this browser has none yet.
+    pub async fn from_session(session: Session) -> Result<Self, session_store::Error> {
+        let data = match session.get::<SessionData>(KEY).await.ok().flatten() {
+            Some(d) => d,
+            None => {
+                let d = SessionData { member: MemberId::generate(), granted: Vec::new() };
+                session.insert(KEY, &d).await.map_err(|e| session_store::Error::Encode(e.to_string()))?;
+                d
+            }
+        };
+        Ok(Self { id: data.member.clone(), session, data })
+    }
+
+    /// The member's colour.
+    pub fn color(&self) -> Color {
+        Color::of(self.id.as_str())
+    }
+
+    /// Whether this browser has given `room`'s password.
+    pub fn is_granted(&self, room: &RoomId) -> bool {
+        self.data.granted.contains(room)
+    }
+
+    /// Remembers that this browser gave `room`'s password, and saves at once (a WebSocket has no
+    /// response on which tower-sessions would save it).
+    pub async fn grant(&mut self, room: &RoomId) -> Result<(), session_store::Error> {
+        if !self.data.granted.contains(room) {
+            // Bounded: the oldest grants go first, so a session cannot grow without limit.
+            if self.data.granted.len() >= 64 {
+                self.data.granted.remove(0);
+            }
+            self.data.granted.push(room.clone());
+            self.session.insert(KEY, &self.data).await.map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            self.session.save().await.map_err(|e| session_store::Error::Backend(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Re-reads the grants from the store (a WebSocket's session may be older than a later `enterRoom`).
+    pub async fn refresh(&mut self, store: &dyn Store) {
+        let Some(id) = self.session.id() else { return };
+        if let Ok(Some(row)) = store.session_load(&id.to_string(), crate::domain::now_millis()).await {
+            let fresh = serde_json::from_str::<std::collections::HashMap<String, serde_json::Value>>(&row.data)
+                .ok()
+                .and_then(|mut m| m.remove(KEY))
+                .and_then(|v| serde_json::from_value::<SessionData>(v).ok());
+            if let Some(fresh) = fresh.filter(|f| f.member == self.id) {
+                self.data = fresh;
+            }
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentMember {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state).await?;
+        CurrentMember::from_session(session).await.map_err(|e| {
+            tracing::error!(error = %e, "session unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "session store unavailable")
+        })
+    }
+}
