@@ -13,6 +13,7 @@ mod stream;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -100,6 +101,8 @@ pub struct Hub {
     cells: Mutex<HashMap<RoomId, Arc<presence::RoomCell>>>,
     /// Cancelled at shutdown: grace timers stop (a restart is not a mass exit) and streams end.
     shutdown: CancellationToken,
+    /// How often a lagging subscriber was caught up from the store (observability, and tests prove lag happened).
+    lag_recoveries: AtomicU64,
 }
 
 impl Hub {
@@ -119,6 +122,7 @@ impl Hub {
             limits,
             cells: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
+            lag_recoveries: AtomicU64::new(0),
         })
     }
 
@@ -145,6 +149,11 @@ impl Hub {
     /// Stops timers and ends streams; called once by `serve` on shutdown.
     pub fn shut_down(&self) {
         self.shutdown.cancel();
+    }
+
+    /// How many times a lagging room subscriber was resynced from the store.
+    pub fn lag_recoveries(&self) -> u64 {
+        self.lag_recoveries.load(Ordering::Relaxed)
     }
 
     /// Refuses with `RATE_LIMITED` when `member` has used up the quota for `action`.

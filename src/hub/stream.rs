@@ -70,6 +70,12 @@ impl Hub {
         }
         // Subscribe before anything is read or written: whatever commits from now on reaches `rx`.
         let mut rx = self.bus.subscribe_room(room);
+        // Without `after` the stream is live-only: it starts after whatever is stored now, so a later
+        // store catch-up (after a lag) never replays older history.
+        let start = match after {
+            Some(after) => after,
+            None => self.latest_seq(room, member).await?,
+        };
         self.connect(room, member).await?;
         let guard = ConnectionGuard { hub: self.clone(), room: room.clone(), member: member.clone() };
         let hub = self.clone();
@@ -78,7 +84,7 @@ impl Hub {
         Ok(async_stream::stream! {
             let _guard = guard;
             // `last` is the newest seq delivered; live events at or below it were already replayed.
-            let mut last = after.unwrap_or(0);
+            let mut last = start;
             if after.is_some() {
                 match hub.catch_up(&room, &member, last).await {
                     Ok(CatchUp::Events(events)) => for e in events { last = e.seq; yield RoomUpdate::Event(e); },
@@ -107,7 +113,7 @@ impl Hub {
                     }
                     Ok(RoomSignal::MemberEnded { .. }) => {}
                     // Fell behind the bus: the store has everything, so read what was missed from it.
-                    Err(RecvError::Lagged(_)) => match hub.catch_up(&room, &member, last).await {
+                    Err(RecvError::Lagged(_)) => match hub.note_lag().catch_up(&room, &member, last).await {
                         Ok(CatchUp::Events(events)) => for e in events { last = e.seq; yield RoomUpdate::Event(e); },
                         Ok(CatchUp::TooMany(latest)) => { last = latest; yield RoomUpdate::Resync { latest_seq: latest }; }
                         Err(_) => { yield RoomUpdate::Closed(ClosedReason::ShuttingDown); return; }
@@ -117,15 +123,24 @@ impl Hub {
         })
     }
 
+    fn note_lag(&self) -> &Self {
+        self.lag_recoveries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
+    /// The newest seq `member` can see in `room` (0 for an empty history).
+    async fn latest_seq(&self, room: &RoomId, member: &MemberId) -> Result<i64, HubError> {
+        let newest = Page { after: None, before: None, limit: 1, newest: true };
+        Ok(self.store.events(room, member, newest).await?.pop().map(|e| e.seq).unwrap_or(0))
+    }
+
     /// Events after `after` from the store, or "too many" with the newest seq when over the replay cap.
     async fn catch_up(&self, room: &RoomId, member: &MemberId, after: i64) -> Result<CatchUp, HubError> {
         let cap = self.config.replay_cap;
         let page = Page { after: Some(after), before: None, limit: cap + 1, newest: false };
         let mut events = self.store.events(room, member, page).await?;
         if events.len() as u32 > cap {
-            let newest = Page { after: Some(after), before: None, limit: 1, newest: true };
-            let latest = self.store.events(room, member, newest).await?.pop().map(|e| e.seq).unwrap_or(after);
-            return Ok(CatchUp::TooMany(latest));
+            return Ok(CatchUp::TooMany(self.latest_seq(room, member).await?));
         }
         Ok(CatchUp::Events(events.drain(..).map(Arc::new).collect()))
     }

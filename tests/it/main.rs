@@ -1,0 +1,8 @@
+//! One integration binary: every test runs a real server on port 0 with a temporary data directory and
+//! talks to it over real HTTP and real WebSockets.
+
+pub mod gif_corpus;
+pub mod support;
+
+mod api;
+mod live;

@@ -1,0 +1,370 @@
+//! The test harness: a real server on port 0 with a temporary data directory, members with their own
+//! cookie jars speaking real HTTP, and a graphql-transport-ws client over a real WebSocket.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::cookie::{CookieStore, Jar};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use gifchat::graphql::QueryLimits;
+use gifchat::http::WebConfig;
+use gifchat::hub::HubConfig;
+use gifchat::store::{SqliteStore, Store};
+
+/// How long any single wait may take before a test fails (functional timeout, not a speed assertion).
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// Settings a test may change before the server starts.
+pub struct Settings {
+    pub hub: HubConfig,
+    pub web: WebConfig,
+    pub limits: QueryLimits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        // Short grace and sweep periods by configuration (paused clocks fight real sockets).
+        let hub = HubConfig {
+            grace: Duration::from_millis(600),
+            tick: Duration::from_millis(50),
+            messages_per_minute: 10_000,
+            uploads_per_minute: 1_000,
+            rooms_per_minute: 1_000,
+            ..HubConfig::default()
+        };
+        Settings { hub, web: WebConfig::default(), limits: QueryLimits::default() }
+    }
+}
+
+/// A running server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+    pub hub: Arc<gifchat::hub::Hub>,
+}
+
+impl TestApp {
+    /// A server with default test settings and a fresh data directory.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server with adjusted settings and a fresh data directory.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        let mut app = Self::spawn_in(&dir, adjust).await;
+        app._tmp = Some(tmp);
+        app
+    }
+
+    /// A server on an existing data directory (for restarts); the caller keeps the directory alive.
+    pub async fn spawn_in(dir: &Path, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = Settings::default();
+        adjust(&mut settings);
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).expect("open store"));
+        let state = gifchat::cli::build_state(store, settings.hub, settings.web, settings.limits);
+        let hub = state.hub.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(gifchat::http::serve(listener, state, async move {
+            let _ = rx.await;
+        }));
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            data_dir: dir.to_path_buf(),
+            _tmp: None,
+            stop: Some(tx),
+            handle: Some(handle),
+            hub,
+        }
+    }
+
+    /// Shuts the server down and waits until `serve` returns.
+    pub async fn stop(mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        let _ = self.stop.take().unwrap().send(());
+        self.handle.take().unwrap()
+    }
+
+    /// Moves the temporary directory out so a restarted server can reuse it.
+    pub fn take_dir(&mut self) -> tempfile::TempDir {
+        self._tmp.take().expect("this app owns its directory")
+    }
+
+    /// A new anonymous visitor (own cookie jar).
+    pub fn member(&self) -> Member {
+        Member::new(&self.base)
+    }
+
+    /// A raw HTTP client without cookies.
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A visitor with a cookie jar: their session is their identity.
+#[derive(Clone)]
+pub struct Member {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub jar: Arc<Jar>,
+}
+
+impl Member {
+    pub fn new(base: &str) -> Member {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Member { base: base.to_owned(), http, jar }
+    }
+
+    /// Same identity, pointed at another server address (after a restart on a new port).
+    pub fn at(&self, base: &str) -> Member {
+        let url: reqwest::Url = self.base.parse().unwrap();
+        let jar = Arc::new(Jar::default());
+        if let Some(cookies) = self.jar.cookies(&url) {
+            let new_url: reqwest::Url = base.parse().unwrap();
+            for c in cookies.to_str().unwrap().split("; ") {
+                jar.add_cookie_str(c, &new_url);
+            }
+        }
+        let http = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
+        Member { base: base.to_owned(), http, jar }
+    }
+
+    /// Runs a GraphQL operation and returns the whole response body.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("graphql request");
+        assert!(resp.status().is_success(), "graphql status {}", resp.status());
+        resp.json().await.expect("graphql json")
+    }
+
+    /// Runs an operation that must succeed and returns `data`.
+    pub async fn ok(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Runs an operation that must fail and returns the first error's `extensions.code`.
+    pub async fn err_code(&self, query: &str, variables: Value) -> String {
+        let body = self.gql(query, variables).await;
+        body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("expected an error code: {body}")).to_owned()
+    }
+
+    /// `me { id color }`.
+    pub async fn me(&self) -> (String, String) {
+        let d = self.ok("{ me { id color } }", json!({})).await;
+        (d["me"]["id"].as_str().unwrap().to_owned(), d["me"]["color"].as_str().unwrap().to_owned())
+    }
+
+    /// Creates a room and returns its id.
+    pub async fn create_room(&self, title: &str, capacity: i64, password: Option<&str>) -> String {
+        let d = self
+            .ok(
+                "mutation($t: String!, $c: Int, $p: String) { createRoom(title: $t, capacity: $c, password: $p) { id } }",
+                json!({ "t": title, "c": capacity, "p": password }),
+            )
+            .await;
+        d["createRoom"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a message and returns its seq.
+    pub async fn send(&self, room: &str, text: &str) -> i64 {
+        let d = self
+            .ok(
+                "mutation($r: ID!, $t: String!) { sendMessage(roomId: $r, text: $t) { seq } }",
+                json!({ "r": room, "t": text }),
+            )
+            .await;
+        d["sendMessage"]["seq"].as_i64().unwrap()
+    }
+
+    /// The Cookie header for this member (to carry the session onto a WebSocket).
+    pub fn cookie_header(&self) -> Option<String> {
+        let url: reqwest::Url = self.base.parse().unwrap();
+        self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    /// Opens a graphql-transport-ws socket with this member's cookie and completes the handshake.
+    pub async fn ws(&self) -> Ws {
+        // A browser has its session cookie before it opens a socket; make sure this visitor has one too.
+        if self.cookie_header().is_none() {
+            self.me().await;
+        }
+        let mut ws = Ws::connect(&self.base, self.cookie_header(), None).await.expect("ws connect");
+        ws.init().await;
+        ws
+    }
+
+    /// Opens a socket, subscribes to `room(id, after)` and waits for it to be live (its first item, or
+    /// when `expect_event` is false, just a short settle).
+    pub async fn join(&self, room: &str, after: Option<i64>) -> Ws {
+        let mut ws = self.ws().await;
+        ws.subscribe_room("r", room, after).await;
+        ws
+    }
+}
+
+pub type RawWs = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A graphql-transport-ws client over a real WebSocket.
+pub struct Ws {
+    pub inner: RawWs,
+}
+
+/// The selection used for room subscriptions in tests.
+pub const ROOM_SUB: &str = "subscription($id: ID!, $after: Int) { room(id: $id, after: $after) {
+    __typename
+    ... on RoomEvent { seq kind text gifUrl member { id color } target { id } }
+    ... on RoomResync { latestSeq }
+    ... on RoomClosed { reason } } }";
+
+impl Ws {
+    /// Opens the socket (offering the subprotocol) with optional Cookie and Origin headers.
+    pub async fn connect(
+        base: &str,
+        cookie: Option<String>,
+        origin: Option<&str>,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+        let url = format!("{}/graphql/ws", base.replacen("http", "ws", 1));
+        let mut req = url.into_client_request()?;
+        req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+        if let Some(c) = cookie {
+            req.headers_mut().insert("cookie", HeaderValue::from_str(&c).unwrap());
+        }
+        if let Some(o) = origin {
+            req.headers_mut().insert("origin", HeaderValue::from_str(o).unwrap());
+        }
+        let (inner, _resp) = tokio_tungstenite::connect_async(req).await?;
+        Ok(Ws { inner })
+    }
+
+    pub async fn send_json(&mut self, v: Value) {
+        self.inner.send(Message::Text(v.to_string().into())).await.expect("ws send");
+    }
+
+    /// `connection_init` → `connection_ack`.
+    pub async fn init(&mut self) {
+        self.send_json(json!({"type": "connection_init"})).await;
+        let ack = self.recv().await.expect("ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send_json(json!({"type": "subscribe", "id": id, "payload": {"query": query, "variables": variables}}))
+            .await;
+    }
+
+    pub async fn subscribe_room(&mut self, id: &str, room: &str, after: Option<i64>) {
+        self.subscribe(id, ROOM_SUB, json!({"id": room, "after": after})).await;
+    }
+
+    /// The next JSON message, skipping pings; `None` when the socket closed. Panics after [`WAIT`].
+    pub async fn recv(&mut self) -> Option<Value> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.inner.next()).await.expect("timed out waiting for a ws message");
+            match msg {
+                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).expect("json")),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Waits for the close frame and returns its code.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.inner.next()).await.expect("timed out waiting for close");
+            match msg {
+                Some(Ok(Message::Close(Some(frame)))) => return Some(frame.code.into()),
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// The next room item (payload of a `next` for subscription `id`).
+    pub async fn next_item(&mut self, id: &str) -> Value {
+        loop {
+            let m = self.recv().await.expect("socket closed while waiting for an item");
+            if m["id"] == id && m["type"] == "next" {
+                return m["payload"]["data"]["room"].clone();
+            }
+            if m["id"] == id && m["type"] == "error" {
+                panic!("subscription failed: {m}");
+            }
+        }
+    }
+
+    /// The next room *event* of subscription `id`, skipping nothing: fails on other item types.
+    pub async fn next_event(&mut self, id: &str) -> Value {
+        let item = self.next_item(id).await;
+        assert_eq!(item["__typename"], "RoomEvent", "expected an event, got {item}");
+        item
+    }
+
+    /// Whether a message arrives within `d` (for "nothing is posted" checks).
+    pub async fn quiet_for(&mut self, d: Duration) -> Option<Value> {
+        match tokio::time::timeout(d, self.inner.next()).await {
+            Err(_) => None,
+            Ok(Some(Ok(Message::Text(t)))) => Some(serde_json::from_str(t.as_str()).unwrap()),
+            Ok(other) => Some(json!({ "frame": format!("{other:?}") })),
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.inner.close(None).await;
+    }
+}
+
+/// Polls `check` until it returns Some, or panics after [`WAIT`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
