@@ -62,7 +62,7 @@ async fn several_tabs_count_once_and_a_refresh_posts_no_exit_or_join() {
     b1.next_event("r").await;
     assert_eq!(wa.next_event("r").await["kind"], "JOINED");
     // A second tab of B: no new join, still two members.
-    let mut b2 = b.join(&room, None).await;
+    let b2 = b.join(&room, None).await;
     let d = a.ok("query($id: ID!) { room(id: $id) { memberCount } }", json!({"id": room})).await;
     assert_eq!(d["room"]["memberCount"], 2);
     // B closes both tabs and comes back at once (a refresh): A hears nothing.

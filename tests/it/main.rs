@@ -5,4 +5,6 @@ pub mod gif_corpus;
 pub mod support;
 
 mod api;
+mod gifs;
+mod hardening;
 mod live;

@@ -1,0 +1,255 @@
+//! Hostile input at the HTTP and WebSocket boundaries: every refusal is clear and loses nothing.
+
+use std::time::Duration;
+
+use futures::SinkExt;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_mutation_sent_by_get_is_refused_and_not_executed() {
+    let app = TestApp::spawn().await;
+    let url = format!("{}/graphql?query=mutation%7BcreateRoom(title%3A%22x%22)%7Bid%7D%7D", app.base);
+    let resp = app.http().get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(app.member().ok("{ rooms { id } }", json!({})).await["rooms"], json!([]));
+}
+
+#[tokio::test]
+async fn graphiql_is_served_to_browsers_with_its_own_csp() {
+    let app = TestApp::spawn().await;
+    let resp = app.http().get(format!("{}/graphql", app.base)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src https://unpkg.com"), "{csp}");
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("/graphql/ws"));
+}
+
+#[tokio::test]
+async fn batches_forms_and_garbage_bodies_are_refused() {
+    let app = TestApp::spawn().await;
+    let post = |body: &'static str, ct: &'static str| {
+        app.http().post(format!("{}/graphql", app.base)).header("content-type", ct).body(body).send()
+    };
+    let resp = post(r#"[{"query":"mutation{createRoom(title:\"a\"){id}}"},{"query":"{me{id}}"}]"#, "application/json").await.unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("batched"));
+    let resp = post(r#"query=mutation{createRoom(title:"a"){id}}"#, "application/x-www-form-urlencoded").await.unwrap();
+    assert_eq!(resp.status(), 415);
+    let resp = post(r#"{"query":"mutation{createRoom(title:\"a\"){id}}"}"#, "text/plain").await.unwrap();
+    assert_eq!(resp.status(), 415);
+    let resp = post("{not json", "application/json").await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let text = resp.text().await.unwrap();
+    assert!(!text.contains("line") && !text.contains("column"), "no parser internals: {text}");
+    assert_eq!(app.member().ok("{ rooms { id } }", json!({})).await["rooms"], json!([]));
+}
+
+#[tokio::test]
+async fn an_oversized_graphql_body_is_refused() {
+    let app = TestApp::spawn().await;
+    let big = json!({ "query": "{ me { id } }", "variables": { "pad": "x".repeat(100_000) } });
+    let resp = app.http().post(format!("{}/graphql", app.base)).json(&big).send().await.unwrap();
+    assert_eq!(resp.status(), 413);
+}
+
+#[tokio::test]
+async fn deep_complex_and_alias_heavy_queries_are_refused() {
+    let app = TestApp::spawn().await;
+    let m = app.member();
+    // Introspection recurses through `ofType`: the classic way to build depth on a shallow schema.
+    let deep = format!("{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}", "{ ofType ".repeat(9), "}".repeat(9));
+    let body = m.gql(&deep, json!({})).await;
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("nested too deep"), "{body}");
+    let aliases: String = (0..31).map(|i| format!("a{i}: me {{ id }} ")).collect();
+    let body = m.gql(&format!("{{ {aliases} }}"), json!({})).await;
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("aliases"), "{body}");
+    let ok_aliases: String = (0..30).map(|i| format!("a{i}: me {{ id }} ")).collect();
+    m.ok(&format!("{{ {ok_aliases} }}"), json!({})).await;
+    let strict = TestApp::spawn_with(|s| s.limits.complexity = 5).await;
+    let body = strict.member().gql("{ rooms { id title capacity memberCount secret full } }", json!({})).await;
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("too complex"), "{body}");
+}
+
+#[tokio::test]
+async fn a_foreign_or_null_origin_cannot_open_the_websocket() {
+    let app = TestApp::spawn_with(|s| s.web.allowed_origins = vec!["https://chat.example".into()]).await;
+    for origin in ["https://evil.example", "null", "http://localhost.evil.example"] {
+        let err = Ws::connect(&app.base, None, Some(origin)).await.err().expect("refused");
+        assert!(err.to_string().contains("403"), "{origin}: {err}");
+    }
+    let own = format!("http://{}", app.addr);
+    for origin in [own.as_str(), "https://chat.example"] {
+        Ws::connect(&app.base, None, Some(origin)).await.expect("allowed");
+    }
+    Ws::connect(&app.base, None, None).await.expect("non-browser clients send no Origin");
+}
+
+#[tokio::test]
+async fn an_upload_from_a_foreign_origin_is_refused() {
+    let app = TestApp::spawn().await;
+    let m = app.member();
+    let room = m.create_room("x", 5, None).await;
+    let form = reqwest::multipart::Form::new().part("gif", reqwest::multipart::Part::bytes(vec![1, 2, 3]));
+    let resp = m
+        .http
+        .post(format!("{}/room/{room}/gif", app.base))
+        .header("origin", "https://evil.example")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+}
+
+async fn fresh_ws(app: &TestApp) -> Ws {
+    Ws::connect(&app.base, None, None).await.unwrap()
+}
+
+#[tokio::test]
+async fn websocket_protocol_violations_close_with_the_specified_codes() {
+    let app = TestApp::spawn_with(|s| s.web.ws.init_timeout = Duration::from_millis(300)).await;
+    // Subscribe before connection_init → 4401.
+    let mut ws = fresh_ws(&app).await;
+    ws.subscribe("1", "{ me { id } }", json!({})).await;
+    assert_eq!(ws.close_code().await, Some(4401));
+    // A second connection_init → 4429.
+    let mut ws = fresh_ws(&app).await;
+    ws.init().await;
+    ws.send_json(json!({"type": "connection_init"})).await;
+    assert_eq!(ws.close_code().await, Some(4429));
+    // Never initialising → 4408.
+    let mut ws = fresh_ws(&app).await;
+    assert_eq!(ws.close_code().await, Some(4408));
+    // Invalid JSON, unknown type, binary frames → 4400.
+    for bad in [Message::Text("{oops".into()), Message::Text(r#"{"type":"nonsense"}"#.into()), Message::Binary(vec![1, 2, 3].into())] {
+        let mut ws = fresh_ws(&app).await;
+        ws.init().await;
+        ws.inner.send(bad).await.unwrap();
+        assert_eq!(ws.close_code().await, Some(4400));
+    }
+    // Duplicate subscription id → 4409.
+    let m = app.member();
+    let room = m.create_room("dup", 5, None).await;
+    let mut ws = m.ws().await;
+    ws.subscribe_room("same", &room, None).await;
+    ws.subscribe_room("same", &room, None).await;
+    assert_eq!(ws.close_code().await, Some(4409));
+}
+
+#[tokio::test]
+async fn ping_gets_pong_and_queries_work_over_the_socket() {
+    let app = TestApp::spawn().await;
+    let m = app.member();
+    let (id, _) = m.me().await;
+    let mut ws = m.ws().await;
+    ws.send_json(json!({"type": "ping"})).await;
+    assert_eq!(ws.recv().await.unwrap()["type"], "pong");
+    ws.subscribe("q", "{ me { id } }", json!({})).await;
+    let next = ws.recv().await.unwrap();
+    assert_eq!(next["payload"]["data"]["me"]["id"], id.as_str(), "the cookie identifies the member on the socket");
+    assert_eq!(ws.recv().await.unwrap()["type"], "complete");
+}
+
+#[tokio::test]
+async fn a_message_over_the_cap_drops_the_socket_and_the_server_keeps_serving() {
+    let app = TestApp::spawn().await;
+    let mut ws = fresh_ws(&app).await;
+    ws.init().await;
+    let huge = json!({"type": "ping", "payload": {"pad": "x".repeat(200 * 1024)}}).to_string();
+    let _ = ws.inner.send(Message::Text(huge.into())).await;
+    assert!(matches!(ws.close_code().await, None | Some(1009)));
+    fresh_ws(&app).await.init().await;
+}
+
+#[tokio::test]
+async fn a_socket_holds_at_most_twenty_subscriptions() {
+    let app = TestApp::spawn().await;
+    let m = app.member();
+    let mut ws = m.ws().await;
+    for i in 0..21 {
+        ws.subscribe(&format!("s{i}"), "subscription { lobby { __typename } }", json!({})).await;
+    }
+    let mut refused: Option<Value> = None;
+    let mut snapshots = 0;
+    while refused.is_none() || snapshots < 20 {
+        let m = ws.recv().await.unwrap();
+        match m["type"].as_str() {
+            Some("next") => snapshots += 1,
+            Some("error") => refused = Some(m),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let refused = refused.unwrap();
+    assert_eq!(refused["id"], "s20");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+    // Completing one frees a place.
+    ws.send_json(json!({"type": "complete", "id": "s0"})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    ws.subscribe("again", "subscription { lobby { __typename } }", json!({})).await;
+    let m = ws.recv().await.unwrap();
+    assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("next"), Some("again")));
+}
+
+#[tokio::test]
+async fn internal_details_never_reach_clients_and_unknown_paths_get_the_book_404() {
+    let app = TestApp::spawn().await;
+    let resp = app.http().delete(format!("{}/room/x", app.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.text().await.unwrap(), "DELETE /room/x 라우터가 존재하지 않습니다.");
+    let resp = app.http().post(format!("{}/room/x/chat", app.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 404, "the book's chat route is replaced by GraphQL");
+}
+
+#[tokio::test]
+async fn healthz_answers_while_the_store_is_reachable() {
+    let app = TestApp::spawn().await;
+    let resp = app.http().get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_lax() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .http()
+        .post(format!("{}/graphql", app.base))
+        .json(&json!({"query": "{ me { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("gifchat="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http by default: {cookie}");
+    let secure = TestApp::spawn_with(|s| s.web.secure_cookies = true).await;
+    let resp = secure
+        .http()
+        .post(format!("{}/graphql", secure.base))
+        .json(&json!({"query": "{ me { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-gifchat=") && cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_forged_session_cookie_gets_a_fresh_identity() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .http()
+        .post(format!("{}/graphql", app.base))
+        .header("cookie", "gifchat=AAAAAAAAAAAAAAAAAAAAAA")
+        .json(&json!({"query": "{ me { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["data"]["me"]["id"].as_str().is_some());
+}
