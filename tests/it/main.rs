@@ -5,6 +5,9 @@ pub mod gif_corpus;
 pub mod support;
 
 mod api;
+mod cli;
 mod gifs;
 mod hardening;
 mod live;
+mod restart;
+mod schema;

@@ -1,0 +1,161 @@
+//! The `gifchat` binary: rooms list/create/delete, migrate, usage errors, and the live effect of CLI
+//! changes on a running server's clients.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+fn gifchat(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gifchat"))
+        .args(args)
+        .env("GIFCHAT_DATA_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run gifchat");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+async fn run(dir: &Path, args: &[&str]) -> Output {
+    let (dir, args): (std::path::PathBuf, Vec<String>) = (dir.to_path_buf(), args.iter().map(|s| s.to_string()).collect());
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        gifchat(&dir, &refs, None)
+    })
+    .await
+    .unwrap()
+}
+
+#[test]
+fn rooms_create_list_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gifchat(dir.path(), &["rooms", "create", "--title", "운영자 방", "--capacity", "3"], None);
+    assert!(out.status.success(), "{out:?}");
+    let id = stdout(&out);
+    assert_eq!(id.len(), 26, "prints the new id: {id}");
+    let secret = gifchat(dir.path(), &["rooms", "create", "--title", "비밀", "--password-stdin"], Some("s3cret\n"));
+    assert!(secret.status.success(), "{secret:?}");
+    let list: Value = serde_json::from_slice(&gifchat(dir.path(), &["rooms", "list", "--json"], None).stdout).unwrap();
+    let rooms = list.as_array().unwrap();
+    assert_eq!(rooms.len(), 2);
+    assert_eq!(rooms[0]["id"], id.as_str());
+    assert_eq!(rooms[0]["title"], "운영자 방");
+    assert_eq!(rooms[0]["capacity"], 3);
+    assert_eq!(rooms[0]["members"], 0);
+    assert_eq!(rooms[0]["ownerColor"], Value::Null, "a CLI room has no owner until someone enters");
+    assert_eq!(rooms[1]["secret"], true);
+    assert!(!list.to_string().contains("s3cret"));
+    let table = stdout(&gifchat(dir.path(), &["rooms", "list"], None));
+    assert!(table.contains("운영자 방") && table.contains("secret") && table.contains("public"), "{table}");
+    let del = gifchat(dir.path(), &["rooms", "delete", &id], None);
+    assert!(del.status.success(), "{del:?}");
+    let list: Value = serde_json::from_slice(&gifchat(dir.path(), &["rooms", "list", "--json"], None).stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn errors_print_one_clear_line_and_usage_errors_exit_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gifchat(dir.path(), &["rooms", "delete", "01ARZ3NDEKTSV4RRFFQ69G5FAV"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no room has the id"), "{err}");
+    let out = gifchat(dir.path(), &["rooms", "delete", "../../etc"], None);
+    assert_eq!(out.status.code(), Some(1));
+    for bad in [
+        &["rooms", "create"][..],
+        &["rooms", "create", "--title", "x", "--capacity", "many"],
+        &["rooms", "frobnicate"],
+        &["serve", "--listen", "not-an-address"],
+    ] {
+        let out = gifchat(dir.path(), bad, None);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {out:?}");
+    }
+    for (args, needle) in [
+        (&["rooms", "create", "--title", "   "][..], "empty"),
+        (&["rooms", "create", "--title", "x", "--capacity", "1"], "capacity"),
+        (&["rooms", "create", "--title", "bidi\u{202E}"], "control"),
+    ] {
+        let out = gifchat(dir.path(), args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(needle), "{args:?}: {out:?}");
+    }
+    let out = gifchat(dir.path(), &["rooms", "create", "--title", "x", "--password-stdin"], Some(""));
+    assert_eq!(out.status.code(), Some(1));
+    let list: Value = serde_json::from_slice(&gifchat(dir.path(), &["rooms", "list", "--json"], None).stdout).unwrap();
+    assert_eq!(list, json!([]), "failed commands created nothing");
+}
+
+#[test]
+fn migrate_is_idempotent_and_help_documents_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = stdout(&gifchat(dir.path(), &["migrate"], None));
+    assert!(first.contains("from version 0 to"), "{first}");
+    let second = stdout(&gifchat(dir.path(), &["migrate"], None));
+    assert!(second.contains("up to date"), "{second}");
+    let help = stdout(&gifchat(dir.path(), &["serve", "--help"], None));
+    for flag in ["--listen", "--data-dir", "--grace-secs", "GIFCHAT_LISTEN", "GIFCHAT_DATA_DIR", "--gif-max-bytes"] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}
+
+const LOBBY_SUB: &str = "subscription { lobby { __typename ... on RoomCreated { room { id title owner { id } } } ... on RoomRemoved { id } } }";
+
+#[tokio::test]
+async fn cli_changes_reach_connected_clients_of_a_running_server() {
+    let app = TestApp::spawn().await;
+    let watcher = app.member();
+    let mut lobby = watcher.ws().await;
+    lobby.subscribe("l", LOBBY_SUB, json!({})).await;
+    assert_eq!(lobby.recv().await.unwrap()["payload"]["data"]["lobby"]["__typename"], "LobbySnapshot");
+
+    let out = run(&app.data_dir, &["rooms", "create", "--title", "from the CLI", "--persistent"]).await;
+    assert!(out.status.success(), "{out:?}");
+    let id = stdout(&out);
+    // Within 2 s: the support timeout is longer, so measure the wait here.
+    let started = std::time::Instant::now();
+    let created = lobby.recv().await.unwrap()["payload"]["data"]["lobby"].clone();
+    let waited = started.elapsed();
+    assert_eq!((created["__typename"].as_str(), created["room"]["id"].as_str()), (Some("RoomCreated"), Some(id.as_str())));
+    assert!(waited < std::time::Duration::from_secs(2), "took {waited:?}");
+
+    // The first member in becomes the owner of an ownerless room.
+    let m = app.member();
+    let mut ws = m.join(&id, None).await;
+    assert_eq!(ws.next_event("r").await["kind"], "JOINED");
+    let owner = ws.next_event("r").await;
+    assert_eq!(owner["kind"], "OWNER_CHANGED");
+    assert_eq!(owner["member"]["id"], m.me().await.0.as_str());
+
+    // A persistent room survives its last member leaving.
+    m.ok("mutation($id: ID!) { leaveRoom(id: $id) }", json!({"id": id})).await;
+    let d = m.ok("query($id: ID!) { room(id: $id) { id memberCount } }", json!({"id": id})).await;
+    assert_eq!(d["room"]["memberCount"], 0);
+
+    let mut ws = m.join(&id, None).await;
+    assert_eq!(ws.next_event("r").await["kind"], "JOINED");
+    let out = run(&app.data_dir, &["rooms", "delete", &id]).await;
+    assert!(out.status.success(), "{out:?}");
+    let closed = ws.next_item("r").await;
+    assert_eq!((closed["__typename"].as_str(), closed["reason"].as_str()), (Some("RoomClosed"), Some("DELETED")));
+    let mut removed = lobby.recv().await.unwrap();
+    while removed["payload"]["data"]["lobby"]["__typename"] != "RoomRemoved" {
+        removed = lobby.recv().await.unwrap();
+    }
+    assert_eq!(removed["payload"]["data"]["lobby"]["id"], id.as_str());
+}
