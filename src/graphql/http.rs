@@ -73,5 +73,6 @@ async fn execute_graphql(State(app): State<AppState>, member: CurrentMember, hea
     };
     let viewer = Viewer(Arc::new(Mutex::new(member)));
     let response = app.schema.execute(request.data(viewer)).await;
-    axum::Json(response).into_response()
+    // async-graphql-axum's response type adds the headers and cache control resolvers set.
+    async_graphql_axum::GraphQLResponse::from(response).into_response()
 }

@@ -7,6 +7,7 @@ pub mod support;
 mod api;
 mod cli;
 mod gifs;
+mod graphql_ws_js;
 mod hardening;
 mod live;
 mod restart;
