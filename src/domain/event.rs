@@ -117,6 +117,11 @@ pub enum RoomSignal {
     Event(Arc<RoomEvent>),
     /// The room was deleted; every subscription ends.
     Closed,
+    /// Someone is typing; never stored, never replayed, carries no `seq`.
+    Typing {
+        /// Who.
+        member: MemberId,
+    },
     /// One member's subscriptions end (explicit leave from another tab, or a kick).
     MemberEnded {
         /// Whose.

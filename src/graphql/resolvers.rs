@@ -26,6 +26,10 @@ fn parse_room(id: &ID) -> Result<crate::domain::RoomId, HubError> {
     room_id(id).ok_or(HubError::NotFound)
 }
 
+fn parse_member(id: &ID) -> Result<crate::domain::MemberId, HubError> {
+    crate::domain::MemberId::parse(id.as_str()).ok_or_else(|| HubError::Invalid("that member is not in this room".into()))
+}
+
 /// Queries.
 pub struct QueryRoot;
 
@@ -123,6 +127,47 @@ impl MutationRoot {
         let room = parse_room(&id).gql()?;
         let member = viewer(ctx)?.0.lock().await.id.clone();
         hub(ctx).leave(&room, &member).await.gql()?;
+        Ok(true)
+    }
+
+    /// Whispers to one member of the room: only you and they see it (live and in history).
+    async fn whisper(
+        &self,
+        ctx: &Context<'_>,
+        room_id: ID,
+        member_id: ID,
+        text: String,
+    ) -> async_graphql::Result<RoomEventObject> {
+        let room = parse_room(&room_id).gql()?;
+        let to = parse_member(&member_id).gql()?;
+        let me = viewer(ctx)?.0.lock().await.id.clone();
+        Ok(RoomEventObject(hub(ctx).whisper(&room, &me, &to, &text).await.gql()?))
+    }
+
+    /// Hands the room to another present member (owner only).
+    async fn transfer_ownership(&self, ctx: &Context<'_>, room_id: ID, member_id: ID) -> async_graphql::Result<RoomObject> {
+        let room = parse_room(&room_id).gql()?;
+        let to = parse_member(&member_id).gql()?;
+        let me = viewer(ctx)?.0.lock().await.id.clone();
+        let hub = hub(ctx);
+        hub.transfer_ownership(&room, &me, &to).await.gql()?;
+        Ok(RoomObject(hub.room(&room).await.gql()?.room))
+    }
+
+    /// Removes a member from the room for as long as it exists (owner only).
+    async fn kick(&self, ctx: &Context<'_>, room_id: ID, member_id: ID) -> async_graphql::Result<bool> {
+        let room = parse_room(&room_id).gql()?;
+        let target = parse_member(&member_id).gql()?;
+        let me = viewer(ctx)?.0.lock().await.id.clone();
+        hub(ctx).kick(&room, &me, &target).await.gql()?;
+        Ok(true)
+    }
+
+    /// Tells the others you are typing (throttled; not stored).
+    async fn typing(&self, ctx: &Context<'_>, room_id: ID) -> async_graphql::Result<bool> {
+        let room = parse_room(&room_id).gql()?;
+        let me = viewer(ctx)?.0.lock().await.id.clone();
+        hub(ctx).typing(&room, &me).await.gql()?;
         Ok(true)
     }
 

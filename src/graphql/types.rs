@@ -72,6 +72,32 @@ impl RoomObject {
     async fn created_at(&self) -> String {
         rfc3339(self.0.created_at)
     }
+    /// Members present now (connected or within the grace period), longest present first.
+    /// Reads the store: select it on queries, not on hot subscription payloads.
+    async fn members(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Vec<RoomMember>> {
+        use super::GqlResult;
+        let hub = ctx.data_unchecked::<std::sync::Arc<crate::hub::Hub>>();
+        let present = hub.members(&self.0.id).await.gql()?;
+        Ok(present
+            .into_iter()
+            .map(|p| RoomMember {
+                owner: self.0.owner.as_ref() == Some(&p.member),
+                member: (&p.member).into(),
+                joined_at: rfc3339(p.joined_at),
+            })
+            .collect())
+    }
+}
+
+/// A member present in a room.
+#[derive(SimpleObject)]
+pub struct RoomMember {
+    /// Who.
+    pub member: Member,
+    /// Whether they own the room (방장).
+    pub owner: bool,
+    /// When they took their seat, RFC 3339.
+    pub joined_at: String,
 }
 
 /// What kind of room event.
@@ -178,11 +204,20 @@ pub struct RoomClosed {
     pub reason: RoomClosedReason,
 }
 
+/// Another member is typing: show "…님이 입력 중…" for a few seconds. Live only, no `seq`.
+#[derive(SimpleObject)]
+pub struct MemberTyping {
+    /// Who is typing.
+    pub member: Member,
+}
+
 /// An item of the `room` subscription.
 #[derive(Union)]
 pub enum RoomUpdateObject {
     /// A persisted event.
     Event(RoomEventObject),
+    /// Someone is typing.
+    Typing(MemberTyping),
     /// Refetch history.
     Resync(RoomResync),
     /// The stream ends.
@@ -193,6 +228,7 @@ impl From<RoomUpdate> for RoomUpdateObject {
     fn from(u: RoomUpdate) -> Self {
         match u {
             RoomUpdate::Event(e) => RoomUpdateObject::Event(RoomEventObject(e)),
+            RoomUpdate::Typing { member } => RoomUpdateObject::Typing(MemberTyping { member: (&member).into() }),
             RoomUpdate::Resync { latest_seq } => RoomUpdateObject::Resync(RoomResync { latest_seq }),
             RoomUpdate::Closed(r) => RoomUpdateObject::Closed(RoomClosed {
                 reason: match r {

@@ -6,6 +6,7 @@
 
 mod background;
 mod error;
+mod moderation;
 mod password;
 mod presence;
 mod rooms;

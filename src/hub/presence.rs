@@ -20,6 +20,8 @@ pub struct Seat {
     pub(super) conns: usize,
     /// Bumped whenever a grace timer starts or is cancelled; a timer only acts if its number still matches.
     pub(super) grace_generation: u64,
+    /// When this member last sent a typing signal (for throttling).
+    pub(super) last_typing: Option<std::time::Instant>,
 }
 
 /// The in-memory side of one room, behind the room's lock.
@@ -78,7 +80,7 @@ impl Hub {
                 self.announce_room(room).await?;
             }
         }
-        live.seats.insert(member.clone(), Seat { conns: 1, grace_generation: 0 });
+        live.seats.insert(member.clone(), Seat { conns: 1, ..Seat::default() });
         Ok(())
     }
 
@@ -141,10 +143,16 @@ impl Hub {
             return Ok(()); // never held one (or already gone): nothing to announce
         }
         self.record(room, Some(member), EventKind::Left).await?;
-        if live.seats.is_empty() && self.store.present_members(room).await?.is_empty() {
-            let persistent = self.store.room(room).await?.map(|r| r.room.persistent).unwrap_or(false);
-            if !persistent {
+        let remaining = self.store.present_members(room).await?;
+        let Some(rec) = self.store.room(room).await? else { return Ok(()) };
+        if remaining.is_empty() && live.seats.is_empty() {
+            if !rec.room.persistent {
                 return self.remove_room_locked(room).await;
+            }
+        } else if rec.room.owner.as_ref() == Some(member) {
+            // The owner is gone for good: the member present longest takes over.
+            if let Some(next) = remaining.first() {
+                self.hand_over_locked(room, member, &next.member).await?;
             }
         }
         self.announce_room(room).await

@@ -33,6 +33,11 @@ pub enum RoomUpdate {
         /// The newest `seq` the client can now assume.
         latest_seq: i64,
     },
+    /// Another member is typing (live only: no `seq`, not stored, not replayed).
+    Typing {
+        /// Who.
+        member: MemberId,
+    },
     /// The last item before the stream ends.
     Closed(ClosedReason),
 }
@@ -112,6 +117,9 @@ impl Hub {
                         yield RoomUpdate::Closed(reason); return;
                     }
                     Ok(RoomSignal::MemberEnded { .. }) => {}
+                    Ok(RoomSignal::Typing { member: who }) => {
+                        if who != member { yield RoomUpdate::Typing { member: who }; }
+                    }
                     // Fell behind the bus: the store has everything, so read what was missed from it.
                     Err(RecvError::Lagged(_)) => match hub.note_lag().catch_up(&room, &member, last).await {
                         Ok(CatchUp::Events(events)) => for e in events { last = e.seq; yield RoomUpdate::Event(e); },
