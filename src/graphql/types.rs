@@ -72,11 +72,19 @@ impl RoomObject {
     async fn created_at(&self) -> String {
         rfc3339(self.0.created_at)
     }
-    /// Members present now (connected or within the grace period), longest present first.
-    /// Reads the store: select it on queries, not on hot subscription payloads.
+    /// Members present now (connected or within the grace period), longest present first; for a secret
+    /// room only to those who gave its password. Reads the store: select it on queries, not on hot
+    /// subscription payloads.
     async fn members(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Vec<RoomMember>> {
         use super::GqlResult;
         let hub = ctx.data_unchecked::<std::sync::Arc<crate::hub::Hub>>();
+        if self.0.secret {
+            let viewer = ctx.data::<super::Viewer>().map_err(|_| super::coded("no session", "FORBIDDEN"))?;
+            let v = viewer.0.lock().await;
+            if !(v.is_granted(&self.0.id) || self.0.owner.as_ref() == Some(&v.id)) {
+                return Err(super::coded("this room needs its password", "FORBIDDEN"));
+            }
+        }
         let present = hub.members(&self.0.id).await.gql()?;
         Ok(present
             .into_iter()

@@ -200,6 +200,22 @@ async fn room_creation_is_rate_limited() {
 }
 
 #[tokio::test]
+async fn sending_is_rate_limited_per_member() {
+    let app = TestApp::spawn_with(|s| s.hub.messages_per_minute = 5).await;
+    let (a, b) = (app.member(), app.member());
+    let room = a.create_room("flood", 5, None).await;
+    let _wa = a.join(&room, None).await;
+    let _wb = b.join(&room, None).await;
+    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&b).await).await.then_some(()) }).await;
+    for i in 0..5 {
+        a.send(&room, &format!("m{i}")).await;
+    }
+    let q = "mutation($r: ID!) { sendMessage(roomId: $r, text: \"one too many\") { seq } }";
+    assert_eq!(a.err_code(q, json!({"r": room})).await, "RATE_LIMITED");
+    b.send(&room, "B has its own allowance").await;
+}
+
+#[tokio::test]
 async fn messages_pages_are_capped_and_ordered() {
     let app = TestApp::spawn().await;
     let a = app.member();

@@ -159,3 +159,56 @@ async fn cli_changes_reach_connected_clients_of_a_running_server() {
     }
     assert_eq!(removed["payload"]["data"]["lobby"]["id"], id.as_str());
 }
+
+#[tokio::test]
+async fn no_log_line_contains_a_password_or_a_session_id() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gifchat"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("GIFCHAT_DATA_DIR", dir.path())
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let base = loop {
+        let chunk = rx.recv_timeout(WAIT).expect("server output");
+        log.extend_from_slice(&chunk);
+        let text = String::from_utf8_lossy(&log);
+        if let Some(at) = text.find("(http://") {
+            let rest = &text[at + 1..];
+            if let Some(end) = rest.find(')') {
+                break rest[..end].to_owned();
+            }
+        }
+    };
+    let m = Member::new(&base);
+    let room = m.create_room("logged", 5, Some("hunter2-correct")).await;
+    let guest = Member::new(&base);
+    let q = "mutation($id: ID!, $p: String) { enterRoom(id: $id, password: $p) { id } }";
+    guest.gql(q, json!({"id": room, "p": "hunter2-wrong"})).await;
+    guest.gql(q, json!({"id": room, "p": "hunter2-correct"})).await;
+    let cookie = guest.cookie_header().unwrap();
+    let session_id = cookie.split('=').nth(1).unwrap().to_owned();
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    while let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+        log.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&log);
+    assert!(text.contains("room created"), "the log was captured: {text}");
+    assert!(!text.contains("hunter2"), "a password reached the log");
+    assert!(!text.contains(&session_id), "a session id reached the log");
+}

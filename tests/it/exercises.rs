@@ -289,3 +289,16 @@ async fn typing_reaches_the_others_live_only_throttled_and_never_stored() {
     }
     assert_eq!(app.member().err_code(q, json!({"r": room})).await, "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn a_secret_rooms_members_are_only_listed_to_those_with_its_password() {
+    let app = TestApp::spawn().await;
+    let owner = app.member();
+    let room = owner.create_room("secret", 5, Some("pw")).await;
+    let q = "query($id: ID!) { room(id: $id) { members { member { id } } } }";
+    assert_eq!(app.member().err_code(q, json!({"id": room})).await, "FORBIDDEN");
+    owner.ok(q, json!({"id": room})).await;
+    let guest = app.member();
+    guest.ok("mutation($id: ID!) { enterRoom(id: $id, password: \"pw\") { id } }", json!({"id": room})).await;
+    guest.ok(q, json!({"id": room})).await;
+}
