@@ -119,3 +119,20 @@ async fn sigterm_stops_the_binary_with_exit_code_zero() {
     }
     assert!(saw_1001, "the socket closes with 1001 Going Away");
 }
+
+#[tokio::test]
+async fn an_idle_session_expires_after_the_configured_time() {
+    let app = TestApp::spawn_with(|s| s.web.session_idle = Duration::from_secs(1)).await;
+    let m = app.member();
+    let (first, _) = m.me().await;
+    let cookie = m.cookie_header().unwrap();
+    // Within the idle time the same cookie is the same member.
+    let again = app.http().post(format!("{}/graphql", app.base)).header("cookie", &cookie)
+        .json(&json!({"query": "{ me { id } }"})).send().await.unwrap().json::<serde_json::Value>().await.unwrap();
+    assert_eq!(again["data"]["me"]["id"], first.as_str());
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Past it the server no longer knows the session (the cookie is replayed by hand, as a stale browser would).
+    let later = app.http().post(format!("{}/graphql", app.base)).header("cookie", &cookie)
+        .json(&json!({"query": "{ me { id } }"})).send().await.unwrap().json::<serde_json::Value>().await.unwrap();
+    assert_ne!(later["data"]["me"]["id"], first.as_str());
+}
