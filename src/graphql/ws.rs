@@ -49,7 +49,8 @@ enum ClientMessage {
     ConnectionInit,
     Ping,
     Pong,
-    Subscribe { id: String, payload: async_graphql::Request },
+    // Boxed: a request is large, the other messages are tiny.
+    Subscribe { id: String, payload: Box<async_graphql::Request> },
     Complete { id: String },
 }
 
