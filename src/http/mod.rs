@@ -3,6 +3,7 @@
 mod error;
 mod gifs;
 mod pages;
+pub mod texts;
 pub mod session;
 
 use std::sync::Arc;

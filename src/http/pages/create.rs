@@ -1,0 +1,84 @@
+//! `GET /room` and `POST /room`: the create form. Bad input shows the form again with the message and
+//! the entered title and capacity — never the password, which is not echoed back into any page.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::{cross_site, failure};
+use crate::domain::{Capacity, Password, RoomTitle};
+use crate::http::session::CurrentMember;
+use crate::http::texts::{Lang, Texts};
+use crate::http::AppState;
+use crate::hub::{Creator, HubError};
+
+/// The form's fields, named as in the book.
+#[derive(Deserialize)]
+pub(super) struct CreateForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    max: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `templates/create.html`.
+#[derive(Template, WebTemplate)]
+#[template(path = "create.html")]
+struct CreatePage {
+    lang: &'static str,
+    t: &'static Texts,
+    title: String,
+    max: String,
+    error: Option<String>,
+}
+
+/// Shows the empty create form (capacity 10, the book's default).
+pub(super) async fn show_create_form(lang: Lang) -> Response {
+    let page = CreatePage { lang: lang.code(), t: lang.texts(), title: String::new(), max: "10".into(), error: None };
+    page.into_response()
+}
+
+/// Creates a room owned by the visitor and opens it; on bad input, the form again with the reason.
+pub(super) async fn create_room(
+    State(app): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    member: CurrentMember,
+    Form(form): Form<CreateForm>,
+) -> Response {
+    if !app.web.origin_allowed(&headers) {
+        return cross_site(lang);
+    }
+    let t = lang.texts();
+    let again = |error: String| {
+        let page = CreatePage { lang: lang.code(), t, title: form.title.clone(), max: form.max.clone(), error: Some(error) };
+        (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+    };
+    // Parsed here as well as in the hub so the reason can be told in the reader's language.
+    let capacity = match Capacity::parse(&form.max) {
+        Ok(c) => c,
+        Err(e) => return again(t.input_error(&e)),
+    };
+    if let Err(e) = RoomTitle::parse(&form.title) {
+        return again(t.input_error(&e));
+    }
+    if let Err(e) = Password::parse_optional(Some(&form.password)) {
+        return again(t.input_error(&e));
+    }
+    let created = app
+        .hub
+        .create_room(Creator::Member(member.id.clone()), &form.title, Some(capacity.get().into()), Some(&form.password))
+        .await;
+    match created {
+        Ok(room) => Redirect::to(&format!("/room/{}", room.id)).into_response(),
+        Err(HubError::RateLimited) => again(t.err_rate_limited.to_owned()),
+        Err(HubError::Invalid(message)) => again(message),
+        Err(_) => failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}

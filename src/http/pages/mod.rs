@@ -1,0 +1,76 @@
+//! Server-rendered pages at the book's URLs: the lobby (`/`), the create form (`/room`), a room
+//! (`/room/:id`) and a secret room's password form (`POST /room/:id/enter`). Handlers are thin adapters
+//! over the hub; the live parts run in the browser (`static/js/`) over GraphQL.
+//!
+//! Every page carries a Content-Security-Policy that allows only same-origin scripts, styles, images and
+//! connections — no inline script and no inline style attribute (colours are set from JS through the
+//! CSSOM, which CSP does not restrict). Refusals redirect to `/?error=CODE`: a code, never free text, so
+//! a crafted link cannot put its own words on the page.
+
+mod create;
+mod lobby;
+mod room;
+mod view;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use askama::Template;
+use askama_web::WebTemplate;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::error::not_found;
+use super::texts::{Lang, Texts};
+use super::AppState;
+use crate::hub::HubError;
+
+/// The policy of every page: nothing inline, nothing from elsewhere, no framing, forms post here only.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Routes of the pages, each with the page CSP and no caching (they show live state and your identity).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(lobby::show_lobby).fallback(not_found))
+        .route("/room", get(create::show_create_form).post(create::create_room).fallback(not_found))
+        // The book's `DELETE /room/:id` and `POST /room/:id/chat` are replaced by GraphQL: other methods
+        // get the same 404 as unknown paths, not a 405 that would hint they exist.
+        .route("/room/{id}", get(room::show_room).fallback(not_found))
+        .route("/room/{id}/enter", post(room::enter_room).fallback(not_found))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+}
+
+/// Back to the lobby with a refusal code (303, so a POST is not repeated on reload).
+fn refuse(code: &str) -> Response {
+    Redirect::to(&format!("/?error={code}")).into_response()
+}
+
+/// Where a hub refusal sends the reader: the lobby with its code, or the failure page for internal errors.
+fn refuse_with(lang: Lang, e: HubError) -> Response {
+    match e {
+        HubError::Internal(_) => failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
+        other => refuse(other.code()),
+    }
+}
+
+/// The failure page: a status and a generic sentence, never internals (they are logged where they happen).
+fn failure(lang: Lang, status: StatusCode) -> Response {
+    let page = FailurePage { lang: lang.code(), t: lang.texts(), status: status.as_u16() };
+    (status, page).into_response()
+}
+
+/// A cross-site form post: refused before anything happens (CSRF).
+fn cross_site(lang: Lang) -> Response {
+    failure(lang, StatusCode::FORBIDDEN)
+}
+
+/// `templates/failure.html`.
+#[derive(Template, WebTemplate)]
+#[template(path = "failure.html")]
+struct FailurePage {
+    lang: &'static str,
+    t: &'static Texts,
+    status: u16,
+}

@@ -1,0 +1,129 @@
+//! `GET /room/:id` (the room, or its password form) and `POST /room/:id/enter` (the password, by form
+//! post so it never appears in a URL, a log line or the browser history).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::view::EventView;
+use super::{cross_site, failure, refuse, refuse_with};
+use crate::domain::RoomId;
+use crate::http::session::CurrentMember;
+use crate::http::texts::{Lang, Texts};
+use crate::http::AppState;
+use crate::hub::Hub;
+
+/// Events rendered with the page; older ones load as the reader scrolls up.
+const HISTORY_PAGE: i64 = 50;
+
+/// `templates/room.html`.
+#[derive(Template, WebTemplate)]
+#[template(path = "room.html")]
+struct RoomPage {
+    lang: &'static str,
+    t: &'static Texts,
+    texts_json: String,
+    room_id: String,
+    title: String,
+    me: String,
+    events: Vec<EventView>,
+    /// The newest seq rendered: the live stream resumes after it, so nothing falls between.
+    last_seq: i64,
+    /// Whether older events exist beyond this page.
+    has_more: bool,
+    gif_max_bytes: usize,
+}
+
+/// `templates/password.html`: a secret room asks for its password.
+#[derive(Template, WebTemplate)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    lang: &'static str,
+    t: &'static Texts,
+    room_id: String,
+    title: String,
+}
+
+/// Shows the room with its latest history; a secret room you have no access to shows the password form.
+/// Checks in the book's order: exists → password → capacity (the subscription then takes the seat).
+pub(super) async fn show_room(
+    State(app): State<AppState>,
+    lang: Lang,
+    member: CurrentMember,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = RoomId::parse(&id) else { return refuse("NOT_FOUND") };
+    let rec = match app.hub.room(&id).await {
+        Ok(rec) => rec,
+        Err(e) => return refuse_with(lang, e),
+    };
+    let t = lang.texts();
+    let granted = member.is_granted(&id);
+    if !Hub::has_access(&rec, &member.id, granted) {
+        let page = PasswordPage { lang: lang.code(), t, room_id: id.to_string(), title: rec.room.title };
+        return page.into_response();
+    }
+    if let Err(e) = app.hub.enter_room(&id, &member.id, granted, None).await {
+        return refuse_with(lang, e);
+    }
+    let events = match app.hub.messages(&id, &member.id, granted, None, None, Some(HISTORY_PAGE)).await {
+        Ok(events) => events,
+        Err(e) => return refuse_with(lang, e),
+    };
+    let last_seq = events.last().map(|e| e.seq).unwrap_or(0);
+    // A full page may have older events before it; the first seq of a room is 1.
+    let has_more = events.len() as i64 == HISTORY_PAGE && events.first().is_some_and(|e| e.seq > 1);
+    RoomPage {
+        lang: lang.code(),
+        t,
+        texts_json: serde_json::to_string(t).unwrap_or_default(),
+        room_id: id.to_string(),
+        title: rec.room.title,
+        me: member.id.to_string(),
+        events: events.iter().map(|e| EventView::new(e, &member.id, t)).collect(),
+        last_seq,
+        has_more,
+        gif_max_bytes: app.web.gif_max_bytes,
+    }
+    .into_response()
+}
+
+/// The password form's one field.
+#[derive(Deserialize)]
+pub(super) struct EnterForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// Checks a secret room's password; the right one is remembered in the session and opens the room,
+/// a wrong one goes back to the lobby with `WRONG_PASSWORD`.
+pub(super) async fn enter_room(
+    State(app): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    mut member: CurrentMember,
+    Path(id): Path<String>,
+    Form(form): Form<EnterForm>,
+) -> Response {
+    if !app.web.origin_allowed(&headers) {
+        return cross_site(lang);
+    }
+    let Some(id) = RoomId::parse(&id) else { return refuse("NOT_FOUND") };
+    let granted = member.is_granted(&id);
+    match app.hub.enter_room(&id, &member.id, granted, Some(&form.password)).await {
+        Ok(newly_granted) => {
+            if newly_granted {
+                if let Err(e) = member.grant(&id).await {
+                    tracing::error!(error = %e, "could not save a grant");
+                    return failure(lang, StatusCode::INTERNAL_SERVER_ERROR);
+                }
+            }
+            Redirect::to(&format!("/room/{id}")).into_response()
+        }
+        Err(e) => refuse_with(lang, e),
+    }
+}

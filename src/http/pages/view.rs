@@ -1,0 +1,108 @@
+//! What the templates show: rooms and events turned into plain strings and flags, so templates hold no
+//! logic beyond loops and conditions. The browser client builds the same markup for live events
+//! (`static/js/render.js`); both must agree on classes and structure.
+
+use crate::domain::{Color, EventKind, MemberId, Room, RoomEvent};
+use crate::graphql::rfc3339;
+use crate::http::texts::Texts;
+
+/// Colours darker than this luminance get light text, lighter ones dark text. At 0.179 the contrast
+/// with black and with white is equal (about 4.6:1), so either choice stays above WCAG AA's 4.5:1.
+const DARK_BELOW: f64 = 0.179;
+
+/// A member's colour with the ink that stays readable on it.
+pub struct Swatch {
+    /// `#rrggbb`.
+    pub color: String,
+    /// `"light"` or `"dark"` text on this colour.
+    pub ink: &'static str,
+}
+
+impl Swatch {
+    /// The swatch of `member`.
+    pub fn of(member: &MemberId) -> Swatch {
+        let color = Color::of(member.as_str());
+        let ink = if color.luminance() < DARK_BELOW { "light" } else { "dark" };
+        Swatch { color: color.to_string(), ink }
+    }
+}
+
+/// One row of the lobby table.
+pub struct RoomRow {
+    pub id: String,
+    pub title: String,
+    pub secret: bool,
+    pub capacity: u32,
+    pub member_count: u32,
+    pub full: bool,
+    /// The owner's colour, if the room has an owner.
+    pub owner: Option<Swatch>,
+    /// Whether the reader owns it.
+    pub owner_is_me: bool,
+}
+
+impl RoomRow {
+    /// The row of `room` as `reader` sees it (identity by member id, never by colour).
+    pub fn new(room: Room, reader: &MemberId) -> RoomRow {
+        RoomRow {
+            id: room.id.to_string(),
+            full: room.is_full(),
+            owner_is_me: room.owner.as_ref() == Some(reader),
+            owner: room.owner.as_ref().map(Swatch::of),
+            title: room.title,
+            secret: room.secret,
+            capacity: room.capacity,
+            member_count: room.member_count,
+        }
+    }
+}
+
+/// One message or notice in a room's history.
+pub struct EventView {
+    pub seq: i64,
+    /// `mine`, `other` or `system` (the book's classes).
+    pub class: &'static str,
+    /// The actor's colour (none for events without a member).
+    pub who: Option<Swatch>,
+    /// Text of a message or whisper.
+    pub text: Option<String>,
+    /// A GIF's URL and its alt text.
+    pub gif: Option<(String, String)>,
+    /// A system notice in the reader's language.
+    pub notice: Option<String>,
+    /// Whether it is a whisper (shown with a label; issue 4 adds the rest).
+    pub whisper: bool,
+    /// RFC 3339, for `<time datetime>`; the client shows it in local time.
+    pub at: String,
+    /// `HH:MM` (UTC) until the client localises it.
+    pub at_short: String,
+}
+
+impl EventView {
+    /// `event` as `reader` sees it, in the language of `t`.
+    pub fn new(event: &RoomEvent, reader: &MemberId, t: &Texts) -> EventView {
+        let who = event.member.as_ref().map(Swatch::of);
+        let color = who.as_ref().map(|s| s.color.clone()).unwrap_or_default();
+        let mine = event.member.as_ref() == Some(reader);
+        let chat_class = if mine { "mine" } else { "other" };
+        let target_color = |m: &MemberId| Color::of(m.as_str()).to_string();
+        let (class, text, gif, notice, whisper) = match &event.kind {
+            EventKind::Message { text } => (chat_class, Some(text.clone()), None, None, false),
+            EventKind::Whisper { text, .. } => (chat_class, Some(text.clone()), None, None, true),
+            EventKind::Gif { name } => {
+                (chat_class, None, Some((name.url(), Texts::with_color(t.gif_alt, &color))), None, false)
+            }
+            EventKind::Joined => ("system", None, None, Some(Texts::with_color(t.joined, &color)), false),
+            EventKind::Left => ("system", None, None, Some(Texts::with_color(t.left, &color)), false),
+            EventKind::OwnerChanged { .. } => {
+                ("system", None, None, Some(Texts::with_color(t.owner_changed, &color)), false)
+            }
+            EventKind::Kicked { target } => {
+                ("system", None, None, Some(Texts::with_color(t.kicked, &target_color(target))), false)
+            }
+        };
+        let at = rfc3339(event.at);
+        let at_short = at.get(11..16).unwrap_or_default().to_owned();
+        EventView { seq: event.seq, class, who, text, gif, notice, whisper, at, at_short }
+    }
+}

@@ -1,0 +1,348 @@
+//! Every user-visible string of the pages and the browser client, in one place: Korean (the book's texts,
+//! kept exactly) and English. [`Lang`] is chosen per request from `Accept-Language`; the client gets the
+//! strings it needs as JSON in a `data-` attribute, so JavaScript holds no texts of its own.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::ACCEPT_LANGUAGE;
+use axum::http::request::Parts;
+use serde::Serialize;
+
+use crate::domain::InputError;
+
+/// The reader's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// 한국어: the book's language and the default.
+    Ko,
+    /// English, when the browser prefers it.
+    En,
+}
+
+impl Lang {
+    /// English when the highest-ranked of `ko`/`en` in `Accept-Language` is English; Korean otherwise
+    /// (also when the header is missing or names neither).
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let Some(header) = header else { return Lang::Ko };
+        let mut best: Option<(f32, Lang)> = None;
+        for item in header.split(',') {
+            let mut parts = item.trim().split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            let lang = match tag.split('-').next() {
+                Some("en") => Lang::En,
+                Some("ko") => Lang::Ko,
+                _ => continue,
+            };
+            // Equal weights keep the header's order: a later entry needs a strictly greater q to win.
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or(Lang::Ko)
+    }
+
+    /// The `lang` attribute of `<html>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ko => "ko",
+            Lang::En => "en",
+        }
+    }
+
+    /// The strings in this language.
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Ko => &KO,
+            Lang::En => &EN,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Lang::from_accept_language(parts.headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())))
+    }
+}
+
+/// All strings of one language. `{color}` marks where a member's colour goes; `{max}` a number.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Texts {
+    // Lobby (`main.html` in the book).
+    pub app_title: &'static str,
+    pub room_list: &'static str,
+    pub col_title: &'static str,
+    pub col_kind: &'static str,
+    pub col_capacity: &'static str,
+    pub col_members: &'static str,
+    pub col_owner: &'static str,
+    pub col_enter: &'static str,
+    pub secret_room: &'static str,
+    pub public_room: &'static str,
+    pub enter: &'static str,
+    pub create_room_link: &'static str,
+    pub no_rooms: &'static str,
+    pub full: &'static str,
+    pub no_owner: &'static str,
+    pub yours: &'static str,
+    pub your_color: &'static str,
+    pub live_offline: &'static str,
+    // Create form (`room.html`).
+    pub create_title: &'static str,
+    pub create_legend: &'static str,
+    pub title_placeholder: &'static str,
+    pub max_placeholder: &'static str,
+    pub password_placeholder: &'static str,
+    pub create_button: &'static str,
+    pub back_to_lobby: &'static str,
+    // Password form (replaces the book's `prompt`).
+    pub password_prompt: &'static str,
+    pub password_legend: &'static str,
+    // Room (`chat.html`).
+    pub exit: &'static str,
+    pub chat_legend: &'static str,
+    pub upload_gif: &'static str,
+    pub send: &'static str,
+    pub message_label: &'static str,
+    pub gif_alt: &'static str,
+    pub members: &'static str,
+    pub older_loading: &'static str,
+    pub reconnecting: &'static str,
+    pub uploading: &'static str,
+    pub upload_too_big: &'static str,
+    pub upload_not_gif: &'static str,
+    pub upload_failed: &'static str,
+    pub send_failed: &'static str,
+    // System events, rendered in the reader's language.
+    pub joined: &'static str,
+    pub left: &'static str,
+    pub owner_changed: &'static str,
+    pub kicked: &'static str,
+    pub whisper: &'static str,
+    // Refusal codes shown in the lobby (`/?error=CODE`).
+    pub err_not_found: &'static str,
+    pub err_wrong_password: &'static str,
+    pub err_room_full: &'static str,
+    pub err_forbidden: &'static str,
+    pub err_kicked: &'static str,
+    pub err_deleted: &'static str,
+    pub err_left: &'static str,
+    pub err_rate_limited: &'static str,
+    pub err_internal: &'static str,
+    // Create-form validation.
+    pub err_title_empty: &'static str,
+    pub err_title_long: &'static str,
+    pub err_title_chars: &'static str,
+    pub err_capacity: &'static str,
+    pub err_password_long: &'static str,
+    // Failure page.
+    pub failure_title: &'static str,
+    pub failure_text: &'static str,
+}
+
+/// 한국어 — the book's texts exactly where the book has them (§9 of the reference study).
+pub static KO: Texts = Texts {
+    app_title: "GIF 채팅방",
+    room_list: "채팅방 목록",
+    col_title: "방 제목",
+    col_kind: "종류",
+    col_capacity: "허용 인원",
+    col_members: "현재 인원",
+    col_owner: "방장",
+    col_enter: "입장",
+    secret_room: "비밀방",
+    public_room: "공개방",
+    enter: "입장",
+    create_room_link: "채팅방 생성",
+    no_rooms: "아직 채팅방이 없습니다.",
+    full: "만원",
+    no_owner: "없음",
+    yours: "나",
+    your_color: "내 색",
+    live_offline: "실시간 연결이 끊겼습니다. 다시 연결하는 중…",
+    create_title: "GIF 채팅방 생성",
+    create_legend: "채팅방 생성",
+    title_placeholder: "방 제목",
+    max_placeholder: "수용 인원(최소 2명)",
+    password_placeholder: "비밀번호(없으면 공개방)",
+    create_button: "생성",
+    back_to_lobby: "목록으로",
+    password_prompt: "비밀번호를 입력하세요",
+    password_legend: "비밀방 입장",
+    exit: "방 나가기",
+    chat_legend: "채팅 내용",
+    upload_gif: "GIF 올리기",
+    send: "전송",
+    message_label: "메시지",
+    gif_alt: "{color}님이 올린 GIF",
+    members: "참여자",
+    older_loading: "이전 메시지를 불러오는 중…",
+    reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…",
+    uploading: "GIF 올리는 중…",
+    upload_too_big: "파일이 너무 큽니다. 최대 {max} MiB까지 올릴 수 있습니다.",
+    upload_not_gif: "GIF 파일만 올릴 수 있습니다.",
+    upload_failed: "GIF를 올리지 못했습니다.",
+    send_failed: "메시지를 보내지 못했습니다.",
+    joined: "{color}님이 입장하셨습니다.",
+    left: "{color}님이 퇴장하셨습니다.",
+    owner_changed: "{color}님이 방장이 되었습니다.",
+    kicked: "{color}님이 강퇴되었습니다.",
+    whisper: "귓속말",
+    err_not_found: "존재하지 않는 방입니다.",
+    err_wrong_password: "비밀번호가 틀렸습니다.",
+    err_room_full: "허용 인원이 초과하였습니다.",
+    err_forbidden: "이 방에 들어갈 수 없습니다.",
+    err_kicked: "방장이 당신을 내보냈습니다.",
+    err_deleted: "방이 삭제되었습니다.",
+    err_left: "다른 창에서 방을 나갔습니다.",
+    err_rate_limited: "요청이 너무 많습니다. 잠시 후 다시 시도하세요.",
+    err_internal: "서버에 문제가 생겼습니다. 잠시 후 다시 시도하세요.",
+    err_title_empty: "방 제목을 입력하세요.",
+    err_title_long: "방 제목은 {max}자까지 쓸 수 있습니다.",
+    err_title_chars: "방 제목에 쓸 수 없는 문자가 있습니다.",
+    err_capacity: "수용 인원은 2명에서 100명 사이의 정수여야 합니다.",
+    err_password_long: "비밀번호가 너무 깁니다.",
+    failure_title: "오류",
+    failure_text: "요청을 처리하지 못했습니다. 잠시 후 다시 시도하세요.",
+};
+
+/// English.
+pub static EN: Texts = Texts {
+    app_title: "GIF chat rooms",
+    room_list: "Rooms",
+    col_title: "Title",
+    col_kind: "Kind",
+    col_capacity: "Capacity",
+    col_members: "Members",
+    col_owner: "Owner",
+    col_enter: "Enter",
+    secret_room: "Secret",
+    public_room: "Public",
+    enter: "Enter",
+    create_room_link: "Create a room",
+    no_rooms: "No rooms yet.",
+    full: "full",
+    no_owner: "none",
+    yours: "you",
+    your_color: "Your colour",
+    live_offline: "Live updates interrupted. Reconnecting…",
+    create_title: "Create a GIF chat room",
+    create_legend: "Create a room",
+    title_placeholder: "Room title",
+    max_placeholder: "Capacity (at least 2)",
+    password_placeholder: "Password (none: public room)",
+    create_button: "Create",
+    back_to_lobby: "Back to the rooms",
+    password_prompt: "Enter the password",
+    password_legend: "Enter a secret room",
+    exit: "Leave room",
+    chat_legend: "Messages",
+    upload_gif: "Upload GIF",
+    send: "Send",
+    message_label: "Message",
+    gif_alt: "GIF posted by {color}",
+    members: "Members",
+    older_loading: "Loading earlier messages…",
+    reconnecting: "Connection lost. Reconnecting…",
+    uploading: "Uploading GIF…",
+    upload_too_big: "The file is too big. GIFs up to {max} MiB can be uploaded.",
+    upload_not_gif: "Only GIF files can be uploaded.",
+    upload_failed: "The GIF could not be uploaded.",
+    send_failed: "The message could not be sent.",
+    joined: "{color} joined.",
+    left: "{color} left.",
+    owner_changed: "{color} is now the owner.",
+    kicked: "{color} was removed by the owner.",
+    whisper: "whisper",
+    err_not_found: "This room does not exist.",
+    err_wrong_password: "Wrong password.",
+    err_room_full: "The room is full.",
+    err_forbidden: "You cannot enter this room.",
+    err_kicked: "The owner removed you from the room.",
+    err_deleted: "The room was deleted.",
+    err_left: "You left the room in another window.",
+    err_rate_limited: "Too many requests. Please try again shortly.",
+    err_internal: "Something went wrong on the server. Please try again shortly.",
+    err_title_empty: "Enter a room title.",
+    err_title_long: "Room titles can be at most {max} characters long.",
+    err_title_chars: "The room title contains characters that are not allowed.",
+    err_capacity: "The capacity must be a whole number from 2 to 100.",
+    err_password_long: "The password is too long.",
+    failure_title: "Error",
+    failure_text: "The request could not be handled. Please try again shortly.",
+};
+
+impl Texts {
+    /// The lobby text for a refusal code from `/?error=CODE`; unknown codes show nothing, so a crafted link
+    /// can never put its own words on the page.
+    pub fn refusal(&self, code: &str) -> Option<&'static str> {
+        Some(match code {
+            "NOT_FOUND" => self.err_not_found,
+            "WRONG_PASSWORD" => self.err_wrong_password,
+            "ROOM_FULL" => self.err_room_full,
+            "FORBIDDEN" => self.err_forbidden,
+            "KICKED" => self.err_kicked,
+            "DELETED" => self.err_deleted,
+            "LEFT" => self.err_left,
+            "RATE_LIMITED" => self.err_rate_limited,
+            "INTERNAL" => self.err_internal,
+            _ => return None,
+        })
+    }
+
+    /// The create form's message for a refused input.
+    pub fn input_error(&self, e: &InputError) -> String {
+        match e {
+            InputError::EmptyTitle => self.err_title_empty.to_owned(),
+            InputError::TitleTooLong { max } => self.err_title_long.replace("{max}", &max.to_string()),
+            InputError::ForbiddenCharacters { .. } => self.err_title_chars.to_owned(),
+            InputError::Capacity { .. } => self.err_capacity.to_owned(),
+            InputError::PasswordTooLong { .. } => self.err_password_long.to_owned(),
+            // Not produced by the create form's inputs; the domain's own wording is safe to show.
+            other => other.to_string(),
+        }
+    }
+
+    /// `template` with the member's colour filled in (system events, GIF alt text).
+    pub fn with_color(template: &str, color: &str) -> String {
+        template.replace("{color}", color)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_browser_preferring_english_gets_english() {
+        assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("fr-FR, en;q=0.5")), Lang::En);
+    }
+
+    #[test]
+    fn korean_is_the_default_and_wins_when_ranked_higher() {
+        assert_eq!(Lang::from_accept_language(None), Lang::Ko);
+        assert_eq!(Lang::from_accept_language(Some("de-DE")), Lang::Ko);
+        assert_eq!(Lang::from_accept_language(Some("ko-KR,ko;q=0.9,en-US;q=0.8")), Lang::Ko);
+        assert_eq!(Lang::from_accept_language(Some("en;q=0.3, ko;q=0.7")), Lang::Ko);
+    }
+
+    #[test]
+    fn the_books_texts_are_kept_exactly() {
+        assert_eq!(KO.refusal("NOT_FOUND"), Some("존재하지 않는 방입니다."));
+        assert_eq!(KO.refusal("WRONG_PASSWORD"), Some("비밀번호가 틀렸습니다."));
+        assert_eq!(KO.refusal("ROOM_FULL"), Some("허용 인원이 초과하였습니다."));
+        assert_eq!(Texts::with_color(KO.joined, "#e0d66c"), "#e0d66c님이 입장하셨습니다.");
+        assert_eq!(Texts::with_color(KO.left, "#e0d66c"), "#e0d66c님이 퇴장하셨습니다.");
+    }
+
+    #[test]
+    fn unknown_refusal_codes_show_nothing() {
+        assert_eq!(KO.refusal("<script>"), None);
+        assert_eq!(EN.refusal("not_found"), None);
+    }
+}
