@@ -98,6 +98,7 @@ export async function profile(browser, { locale = 'ko-KR', width = 1100, height 
   const urls = [];
   const cspViolations = [];
   const pageErrors = [];
+  const dialogs = [];
   context.on('request', (r) => urls.push(r.url()));
   context.on('page', (page) => watch(page));
   function watch(page) {
@@ -106,9 +107,14 @@ export async function profile(browser, { locale = 'ko-KR', width = 1100, height 
       if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
     });
     page.on('pageerror', (e) => pageErrors.push(String(e)));
+    // The book alerted errors; these pages never open a dialog.
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      d.dismiss().catch(() => {});
+    });
   }
   const page = await context.newPage();
-  return { context, page, urls, cspViolations, pageErrors };
+  return { context, page, urls, cspViolations, pageErrors, dialogs };
 }
 
 /** Creates a room through the create form and returns its id (the page is then in the room). */
