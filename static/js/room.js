@@ -291,6 +291,10 @@ document.getElementById('exit-btn').addEventListener('click', async (e) => {
 });
 
 window.addEventListener('pagehide', () => socket.dispose());
+// Back/forward cache: a restored page has no socket and a stale list; load it afresh.
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted) location.reload();
+});
 
 // ---- start ---------------------------------------------------------------------------------------
 

@@ -143,3 +143,39 @@ test('a browser that prefers English gets English', async () => {
   assert.equal(await E.page.textContent('a.create-link'), 'Create a room');
   await E.context.close();
 });
+
+test('the room page works from the keyboard, and a deleted room sends its members to the lobby', async () => {
+  const base = server.base;
+  const A = await profile(browser);
+  const B = await profile(browser);
+  const roomId = await createRoom(A.page, base, { title: '키보드 방', max: 3 });
+  await waitJoined(A.page);
+  await B.page.goto(`${base}/room/${roomId}`);
+  await waitJoined(B.page);
+
+  // Tab order: leave button, the message list (scrollable by keys), the GIF picker, the text field, send.
+  await B.page.focus('#exit-btn');
+  const order = [];
+  for (let i = 0; i < 4; i++) {
+    await B.page.keyboard.press('Tab');
+    order.push(await B.page.evaluate(() => document.activeElement.id || document.activeElement.textContent));
+  }
+  assert.deepEqual(order, ['chat-list', 'gif', 'chat', '전송']);
+  // The GIF picker's label is its visible face and names it for screen readers.
+  assert.equal(await B.page.evaluate(() => document.getElementById('gif').labels[0].textContent), 'GIF 올리기');
+  assert.equal(await B.page.evaluate(() => document.getElementById('chat').labels[0].textContent), '메시지');
+  // Enter in the text field sends.
+  await B.page.focus('#chat');
+  await B.page.keyboard.type('키보드로 보냄');
+  await B.page.keyboard.press('Enter');
+  await A.page.locator('#chat-list .bubble', { hasText: '키보드로 보냄' }).waitFor({ timeout: WAIT });
+
+  // The owner deletes the room (GraphQL): B's page goes to the lobby and says why.
+  const res = await A.context.request.post(`${base}/graphql`, {
+    data: { query: 'mutation($id: ID!) { deleteRoom(id: $id) }', variables: { id: roomId } },
+  });
+  assert.equal((await res.json()).data.deleteRoom, true);
+  await B.page.waitForURL(`${base}/`, { timeout: WAIT });
+  assert.equal((await B.page.textContent('.error-message')).trim(), '방이 삭제되었습니다.');
+  for (const p of [A, B]) await p.context.close();
+});

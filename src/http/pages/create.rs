@@ -57,7 +57,8 @@ pub(super) async fn create_room(
     }
     let t = lang.texts();
     let again = |error: String| {
-        let page = CreatePage { lang: lang.code(), t, title: form.title.clone(), max: form.max.clone(), error: Some(error) };
+        let page =
+            CreatePage { lang: lang.code(), t, title: form.title.clone(), max: form.max.clone(), error: Some(error) };
         (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
     };
     // Parsed here as well as in the hub so the reason can be told in the reader's language.

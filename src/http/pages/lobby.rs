@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::view::{RoomRow, Swatch};
 use super::failure;
+use super::view::{RoomRow, Swatch};
 use crate::http::session::CurrentMember;
 use crate::http::texts::{Lang, Texts};
 use crate::http::AppState;

@@ -12,12 +12,12 @@ mod lobby;
 mod room;
 mod view;
 
+use askama::Template;
+use askama_web::WebTemplate;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use askama::Template;
-use askama_web::WebTemplate;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::error::not_found;
