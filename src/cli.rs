@@ -2,6 +2,7 @@
 //! parsed [`Cli`] and calls into the library; the admin commands go through the hub like everyone else.
 
 use std::io::BufRead;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,14 +14,14 @@ use crate::domain::{Color, RoomId};
 use crate::graphql::{self, QueryLimits};
 use crate::http::{self, AppState, WebConfig};
 use crate::hub::{Creator, Hub, HubConfig, HubError};
-use crate::store::{SqliteStore, Store};
+use crate::store::{MongoStore, SqliteStore, Store};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Rooms { data, action } => rooms(data, action).await,
-        Command::Migrate { data } => migrate(&data),
+        Command::Migrate { data, from_data_dir } => migrate(&data, from_data_dir.as_deref()).await,
     }
 }
 
@@ -33,7 +34,13 @@ fn origin(kind: &str) -> String {
     format!("{kind}-{}", ulid::Ulid::new())
 }
 
-fn open_store(data: &DataArgs) -> anyhow::Result<Arc<dyn Store>> {
+/// The store `data` names: MongoDB when a URI is given (its schema must be current), else the embedded
+/// store in the data directory (migrated on open).
+async fn open_store(data: &DataArgs) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(uri) = &data.mongodb_uri {
+        let store = MongoStore::open(uri).await.context("cannot use MongoDB")?;
+        return Ok(Arc::new(store));
+    }
     let store = SqliteStore::open(&data.data_dir)
         .with_context(|| format!("cannot open the data directory {}", data.data_dir.display()))?;
     Ok(Arc::new(store))
@@ -47,7 +54,7 @@ pub fn build_state(store: Arc<dyn Store>, hub_config: HubConfig, web: WebConfig,
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = open_store(&args.data)?;
+    let store = open_store(&args.data).await?;
     let hub_config = HubConfig {
         grace: secs(args.grace_secs, "--grace-secs")?,
         unused_room_ttl: secs(args.unused_room_secs, "--unused-room-secs")?,
@@ -98,7 +105,7 @@ async fn shutdown_signal() {
 }
 
 async fn rooms(data: DataArgs, action: RoomsCommand) -> anyhow::Result<()> {
-    let store = open_store(&data)?;
+    let store = open_store(&data).await?;
     let hub = Hub::new(store, Arc::new(LocalBus::default()), HubConfig::default(), origin("cli"));
     match action {
         RoomsCommand::List { json } => {
@@ -158,14 +165,51 @@ fn user_error(e: HubError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-fn migrate(data: &DataArgs) -> anyhow::Result<()> {
+async fn migrate(data: &DataArgs, from_data_dir: Option<&Path>) -> anyhow::Result<()> {
+    match (&data.mongodb_uri, from_data_dir) {
+        (Some(uri), from) => migrate_mongo(uri, from).await,
+        (None, Some(_)) => bail!("--from-data-dir copies into MongoDB: give --mongodb-uri too"),
+        (None, None) => migrate_sqlite(data).await,
+    }
+}
+
+async fn migrate_sqlite(data: &DataArgs) -> anyhow::Result<()> {
     let before = SqliteStore::applied_version(&data.data_dir).unwrap_or(0);
-    open_store(data)?;
+    open_store(data).await?;
     let after = SqliteStore::applied_version(&data.data_dir)?;
     if after == before {
         println!("schema is up to date (version {after}, this gifchat needs {})", crate::store::SQLITE_SCHEMA_VERSION);
     } else {
         println!("migrated schema from version {before} to {after}");
     }
+    Ok(())
+}
+
+async fn migrate_mongo(uri: &str, from: Option<&Path>) -> anyhow::Result<()> {
+    let store = MongoStore::connect(uri).await.context("cannot use MongoDB")?;
+    let before = store.applied_version().await?;
+    let applied = store.migrate().await.context("migrating the MongoDB schema failed")?;
+    let after = applied.last().copied().unwrap_or(before);
+    let db = store.database_name();
+    if applied.is_empty() {
+        println!("MongoDB database {db}: schema is up to date (version {after})");
+    } else {
+        println!("MongoDB database {db}: migrated schema from version {before} to {after}");
+    }
+    let Some(dir) = from else { return Ok(()) };
+    // Opening would create an empty store; a mistyped path must be an error instead.
+    if !dir.join("gifchat.sqlite3").is_file() {
+        bail!("{} holds no embedded store (no gifchat.sqlite3)", dir.display());
+    }
+    let source = SqliteStore::open(dir).with_context(|| format!("cannot open the data directory {}", dir.display()))?;
+    let report = store.import_from(&source).await.context("copying into MongoDB failed")?;
+    println!(
+        "copied from {}: {} rooms, {} events, {} sessions, {} GIFs",
+        dir.display(),
+        report.rooms,
+        report.events,
+        report.sessions,
+        report.gifs
+    );
     Ok(())
 }

@@ -29,20 +29,30 @@ pub enum Command {
         #[command(subcommand)]
         action: RoomsCommand,
     },
-    /// Bring the store's schema up to date (idempotent).
+    /// Bring the store's schema up to date (idempotent); with --from-data-dir, also copy an embedded
+    /// store into MongoDB.
     Migrate {
         /// Where the data is.
         #[command(flatten)]
         data: DataArgs,
+        /// Copy rooms, messages, sessions and GIFs from this embedded-store directory into the MongoDB
+        /// given by --mongodb-uri (safe to repeat: copied data is not duplicated).
+        #[arg(long, value_name = "DIR")]
+        from_data_dir: Option<PathBuf>,
     },
 }
 
-/// Where the embedded store lives.
+/// Where the data lives: the embedded store's directory, or MongoDB.
 #[derive(Debug, Args, Clone)]
 pub struct DataArgs {
     /// Directory of the embedded store (SQLite file and GIFs).
     #[arg(long, env = "GIFCHAT_DATA_DIR", default_value = "./gifchat-data", global = true)]
     pub data_dir: PathBuf,
+    /// Store everything in MongoDB instead of the data directory, e.g.
+    /// mongodb://host1,host2/gifchat?replicaSet=rs0 (database from the path, default `gifchat`).
+    /// Run `gifchat migrate --mongodb-uri …` once first.
+    #[arg(long, env = "GIFCHAT_MONGODB_URI", global = true, hide_env_values = true, value_name = "URI")]
+    pub mongodb_uri: Option<String>,
 }
 
 /// `gifchat rooms …`

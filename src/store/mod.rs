@@ -2,14 +2,18 @@
 //! GIFs → outbox, and every backend implements them in that order with the same doc lines, so the
 //! backends can be read side by side. One contract test suite (`tests/it/store_contract.rs`) runs
 //! against each backend.
+//!
+//! Backends: [`SqliteStore`] (embedded, the default) and [`MongoStore`] (`--mongodb-uri`).
 
+mod mongo;
 mod sqlite;
 
 use async_trait::async_trait;
 
 use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId};
 
-pub use sqlite::{SqliteStore, SCHEMA_VERSION as SQLITE_SCHEMA_VERSION};
+pub use mongo::{ImportReport, MongoStore, DEFAULT_DATABASE as MONGO_DEFAULT_DATABASE, SCHEMA_VERSION as MONGO_SCHEMA_VERSION};
+pub use sqlite::{SqliteStore, StoredEvent, StoredMember, StoredRoom, SCHEMA_VERSION as SQLITE_SCHEMA_VERSION};
 
 /// A storage failure. The text is for logs; clients only ever see a generic `INTERNAL`.
 #[derive(Debug, thiserror::Error)]

@@ -75,7 +75,7 @@ async fn no_api_answer_ever_contains_the_password() {
     assert_eq!(d["createRoom"]["secret"], true);
     let everything = a.gql("{ rooms { id title secret owner { id } capacity createdAt } }", json!({})).await;
     assert!(!everything.to_string().contains("pa55-word!"));
-    let db = std::fs::read(app.data_dir.join("gifchat.sqlite3")).unwrap();
+    let db = app.raw_store_bytes().await;
     assert!(!db.windows(10).any(|w| w == b"pa55-word!"), "the password is stored in clear");
 }
 

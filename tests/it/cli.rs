@@ -12,7 +12,7 @@ use crate::support::*;
 fn gifchat(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gifchat"))
         .args(args)
-        .env("GIFCHAT_DATA_DIR", dir)
+        .envs(cli_store_env(dir))
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -43,6 +43,7 @@ async fn run(dir: &Path, args: &[&str]) -> Output {
 #[test]
 fn rooms_create_list_and_delete() {
     let dir = tempfile::tempdir().unwrap();
+    prepare_cli_store(dir.path());
     let out = gifchat(dir.path(), &["rooms", "create", "--title", "운영자 방", "--capacity", "3"], None);
     assert!(out.status.success(), "{out:?}");
     let id = stdout(&out);
@@ -70,6 +71,7 @@ fn rooms_create_list_and_delete() {
 #[test]
 fn errors_print_one_clear_line_and_usage_errors_exit_two() {
     let dir = tempfile::tempdir().unwrap();
+    prepare_cli_store(dir.path());
     let out = gifchat(dir.path(), &["rooms", "delete", "01ARZ3NDEKTSV4RRFFQ69G5FAV"], None);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
@@ -164,9 +166,10 @@ async fn cli_changes_reach_connected_clients_of_a_running_server() {
 async fn no_log_line_contains_a_password_or_a_session_id() {
     use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
+    prepare_cli_store(dir.path());
     let mut child = Command::new(env!("CARGO_BIN_EXE_gifchat"))
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("GIFCHAT_DATA_DIR", dir.path())
+        .envs(cli_store_env(dir.path()))
         .env("RUST_LOG", "trace")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

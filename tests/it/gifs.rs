@@ -79,7 +79,7 @@ async fn the_hostile_corpus_is_refused_with_a_clear_message_and_nothing_is_poste
         assert!(text.contains(message), "{what}: {text}");
     }
     assert_eq!(ws.quiet_for(std::time::Duration::from_millis(200)).await, None, "no event for a refused upload");
-    let files = std::fs::read_dir(app.data_dir.join("gifs")).unwrap().count();
+    let files = app.stored_gif_count().await;
     assert_eq!(files, 0, "nothing stored");
 }
 
@@ -134,7 +134,7 @@ async fn deleting_a_room_deletes_its_gifs() {
     m.ok("mutation($id: ID!) { deleteRoom(id: $id) }", json!({"id": room})).await;
     let resp = app.http().get(format!("{}{url}", app.base)).send().await.unwrap();
     assert_eq!(resp.status(), 404);
-    assert_eq!(std::fs::read_dir(app.data_dir.join("gifs")).unwrap().count(), 0);
+    assert_eq!(app.stored_gif_count().await, 0);
 }
 
 #[tokio::test]

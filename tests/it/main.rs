@@ -13,3 +13,4 @@ mod hardening;
 mod live;
 mod restart;
 mod schema;
+mod store_contract;

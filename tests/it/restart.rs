@@ -81,9 +81,10 @@ async fn serve_returns_while_a_subscription_is_open_and_sockets_close_with_1001(
 #[tokio::test]
 async fn sigterm_stops_the_binary_with_exit_code_zero() {
     let dir = tempfile::tempdir().unwrap();
+    prepare_cli_store(dir.path());
     let mut child = Command::new(env!("CARGO_BIN_EXE_gifchat"))
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("GIFCHAT_DATA_DIR", dir.path())
+        .envs(cli_store_env(dir.path()))
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())

@@ -1,12 +1,16 @@
 //! The test harness: a real server on port 0 with a temporary data directory, members with their own
 //! cookie jars speaking real HTTP, and a graphql-transport-ws client over a real WebSocket.
+//!
+//! With `GIFCHAT_TEST_MONGODB_URI` set (a connection string), every server uses a `MongoStore` on a
+//! fresh database instead of SQLite; the database belongs to the data directory (its name is kept in a
+//! file there), so restarting on the same directory finds the same data, as with SQLite.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::{SinkExt, StreamExt, TryStreamExt};
 use reqwest::cookie::{CookieStore, Jar};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -20,7 +24,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use gifchat::graphql::QueryLimits;
 use gifchat::http::WebConfig;
 use gifchat::hub::HubConfig;
-use gifchat::store::{SqliteStore, Store};
+use gifchat::store::{MongoStore, SqliteStore, Store};
 
 /// How long any single wait may take before a test fails (functional timeout, not a speed assertion).
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -56,6 +60,10 @@ pub struct TestApp {
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
     pub hub: Arc<gifchat::hub::Hub>,
+    /// The store the server runs on (for tests that look underneath the API).
+    pub store: Arc<dyn Store>,
+    /// The database's connection string when running on MongoDB.
+    pub mongodb_uri: Option<String>,
 }
 
 impl TestApp {
@@ -77,8 +85,8 @@ impl TestApp {
     pub async fn spawn_in(dir: &Path, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = Settings::default();
         adjust(&mut settings);
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).expect("open store"));
-        let state = gifchat::cli::build_state(store, settings.hub, settings.web, settings.limits);
+        let store = open_test_store(dir).await;
+        let state = gifchat::cli::build_state(store.clone(), settings.hub, settings.web, settings.limits);
         let hub = state.hub.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
@@ -94,7 +102,38 @@ impl TestApp {
             stop: Some(tx),
             handle: Some(handle),
             hub,
+            store,
+            mongodb_uri: mongodb_uri_for(dir),
         }
+    }
+
+    /// Everything the store holds, as bytes (the SQLite file, or every MongoDB document as BSON), for
+    /// "this is never stored" checks.
+    pub async fn raw_store_bytes(&self) -> Vec<u8> {
+        let Some(uri) = &self.mongodb_uri else {
+            return std::fs::read(self.data_dir.join("gifchat.sqlite3")).expect("read the SQLite file");
+        };
+        let client = mongodb::Client::with_uri_str(uri).await.expect("connect");
+        let db = client.default_database().expect("the test URI names a database");
+        let mut bytes = Vec::new();
+        for name in db.list_collection_names().await.expect("list collections") {
+            let docs: Vec<mongodb::bson::Document> =
+                db.collection(&name).find(mongodb::bson::doc! {}).await.unwrap().try_collect().await.unwrap();
+            for d in docs {
+                d.to_writer(&mut bytes).unwrap();
+            }
+        }
+        bytes
+    }
+
+    /// How many GIFs the store holds (files in the GIF folder, or documents in `gifs`).
+    pub async fn stored_gif_count(&self) -> usize {
+        let Some(uri) = &self.mongodb_uri else {
+            return std::fs::read_dir(self.data_dir.join("gifs")).expect("gif folder").count();
+        };
+        let client = mongodb::Client::with_uri_str(uri).await.expect("connect");
+        let db = client.default_database().expect("the test URI names a database");
+        db.collection::<mongodb::bson::Document>("gifs").count_documents(mongodb::bson::doc! {}).await.unwrap() as usize
     }
 
     /// Shuts the server down and waits until `serve` returns.
@@ -125,6 +164,75 @@ impl Drop for TestApp {
             let _ = stop.send(());
         }
     }
+}
+
+/// The MongoDB connection string the suite runs against, when `GIFCHAT_TEST_MONGODB_URI` is set.
+pub fn test_mongodb_uri() -> Option<String> {
+    std::env::var("GIFCHAT_TEST_MONGODB_URI").ok().filter(|s| !s.trim().is_empty())
+}
+
+/// `uri` with its database path replaced by `db` (query options kept).
+pub fn uri_with_database(uri: &str, db: &str) -> String {
+    let (base, query) = match uri.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (uri, None),
+    };
+    let hosts_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let hosts_end = base[hosts_start..].find('/').map(|i| hosts_start + i).unwrap_or(base.len());
+    let mut out = format!("{}/{db}", &base[..hosts_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// In MongoDB mode, the URI of the database that belongs to `dir`: a fresh, uniquely named database
+/// the first time, the same one afterwards (the name is kept in `dir`).
+pub fn mongodb_uri_for(dir: &Path) -> Option<String> {
+    let uri = test_mongodb_uri()?;
+    let marker = dir.join("mongodb-database");
+    let name = match std::fs::read_to_string(&marker) {
+        Ok(name) => name.trim().to_owned(),
+        Err(_) => {
+            std::fs::create_dir_all(dir).expect("data dir");
+            let name = format!("gifchat_test_{}", ulid::Ulid::new().to_string().to_lowercase());
+            std::fs::write(&marker, &name).expect("write the database name");
+            name
+        }
+    };
+    Some(uri_with_database(&uri, &name))
+}
+
+/// The store for `dir`: a migrated `MongoStore` in MongoDB mode, else the `SqliteStore` in `dir`.
+pub async fn open_test_store(dir: &Path) -> Arc<dyn Store> {
+    match mongodb_uri_for(dir) {
+        Some(uri) => {
+            MongoStore::connect(&uri).await.expect("connect to the test MongoDB").migrate().await.expect("migrate");
+            Arc::new(MongoStore::open(&uri).await.expect("open MongoStore"))
+        }
+        None => Arc::new(SqliteStore::open(dir).expect("open store")),
+    }
+}
+
+/// The environment that points a `gifchat` child process at `dir`'s store.
+pub fn cli_store_env(dir: &Path) -> Vec<(&'static str, String)> {
+    let mut env = vec![("GIFCHAT_DATA_DIR", dir.display().to_string())];
+    env.extend(mongodb_uri_for(dir).map(|uri| ("GIFCHAT_MONGODB_URI", uri)));
+    env
+}
+
+/// Makes `dir`'s store ready for a child process that is not `migrate` (on MongoDB, `serve` and
+/// `rooms` refuse an unmigrated database; the embedded store migrates itself).
+pub fn prepare_cli_store(dir: &Path) {
+    let Some(uri) = mongodb_uri_for(dir) else { return };
+    // Its own thread and runtime: callers may be inside a runtime already.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async { MongoStore::connect(&uri).await.expect("connect").migrate().await.expect("migrate") })
+    })
+    .join()
+    .unwrap();
 }
 
 /// A visitor with a cookie jar: their session is their identity.

@@ -4,9 +4,11 @@
 //! every read-modify-write — capacity, `seq` — atomic without retry loops) and a few reader connections,
 //! which WAL lets run beside the writer. All calls run on the blocking pool, never on async workers.
 
+mod export;
 mod migrations;
 mod ops;
 
+pub use export::{StoredEvent, StoredMember, StoredRoom};
 pub use migrations::SCHEMA_VERSION;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Result, StoreError};
-
 
 /// How many reader connections to keep; reads are short, two cores.
 const READERS: usize = 4;

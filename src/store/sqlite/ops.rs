@@ -33,7 +33,7 @@ fn room_from_row(row: &Row<'_>) -> rusqlite::Result<RoomRecord> {
     })
 }
 
-fn event_from_row(row: &Row<'_>) -> rusqlite::Result<RoomEvent> {
+pub(super) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<RoomEvent> {
     let room: String = row.get(0)?;
     let member: Option<String> = row.get(3)?;
     let body: String = row.get(4)?;

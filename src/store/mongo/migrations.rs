@@ -1,0 +1,99 @@
+//! Versioned schema for MongoDB: collections and indexes, with the version in a `meta` document.
+//!
+//! Every step is idempotent (creating an existing collection or an identical index is a no-op), and the
+//! version is recorded only after its step finished, so a crash or two `migrate` runs at once simply
+//! redo a step harmlessly.
+
+use std::time::Duration;
+
+use mongodb::bson::{doc, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Database, IndexModel};
+
+use super::{db_err, int};
+use crate::store::{Result, StoreError};
+
+/// The schema version this build needs. Append steps to [`step`] and bump this.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The collections of version 1.
+const COLLECTIONS: &[&str] = &["meta", "rooms", "events", "sessions", "gifs", "outbox"];
+
+/// MongoDB's "collection already exists" error code.
+const NAMESPACE_EXISTS: i32 = 48;
+
+/// The version recorded in the database (0 when none).
+pub async fn current(db: &Database) -> Result<i64> {
+    let meta = db.collection::<Document>("meta").find_one(doc! { "_id": "schema" }).await.map_err(db_err)?;
+    meta.as_ref().map(|d| int(d, "version")).transpose().map(|v| v.unwrap_or(0))
+}
+
+/// Applies every pending step; returns the versions applied (empty when already current).
+pub async fn apply(db: &Database) -> Result<Vec<i64>> {
+    let mut applied = Vec::new();
+    loop {
+        let version = current(db).await?;
+        if version >= SCHEMA_VERSION {
+            return Ok(applied);
+        }
+        step(db, version + 1).await?;
+        db.collection::<Document>("meta")
+            .update_one(doc! { "_id": "schema" }, doc! { "$set": { "version": version + 1 } })
+            .upsert(true)
+            .await
+            .map_err(db_err)?;
+        applied.push(version + 1);
+    }
+}
+
+/// Brings the schema to version `to`.
+async fn step(db: &Database, to: i64) -> Result<()> {
+    match to {
+        1 => initial(db).await,
+        _ => Err(StoreError::Backend(format!("no migration step to version {to}"))),
+    }
+}
+
+/// Version 1: the collections and every index the store's atomic rules depend on.
+async fn initial(db: &Database) -> Result<()> {
+    for name in COLLECTIONS {
+        match db.create_collection(*name).await {
+            Ok(()) => {}
+            Err(e) if matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == NAMESPACE_EXISTS) => {}
+            Err(e) => return Err(db_err(e)),
+        }
+    }
+    let unique = |name: &str| IndexOptions::builder().unique(true).name(name.to_owned()).build();
+    let named = |name: &str| IndexOptions::builder().name(name.to_owned()).build();
+    let indexes: [(&str, Document, IndexOptions); 7] = [
+        // Gap-free seq: a second writer of the same number fails here and retries with the next one.
+        ("events", doc! { "room_id": 1, "seq": 1 }, unique("room_seq")),
+        // Client-key idempotency, only for events that carry a key.
+        (
+            "events",
+            doc! { "room_id": 1, "member": 1, "client_key": 1 },
+            IndexOptions::builder()
+                .unique(true)
+                .name("room_member_client_key".to_owned())
+                .partial_filter_expression(doc! { "client_key": { "$exists": true } })
+                .build(),
+        ),
+        // MongoDB deletes a session about a minute after `expires`; reads filter expired ones themselves.
+        (
+            "sessions",
+            doc! { "expires": 1 },
+            IndexOptions::builder().name("expires_ttl".to_owned()).expire_after(Duration::ZERO).build(),
+        ),
+        ("sessions", doc! { "expires_at": 1 }, named("expires_at")),
+        // Outbox positions: gap-free and in commit order, allocated like `seq`; tailers read ranges of it.
+        ("outbox", doc! { "n": 1 }, unique("position")),
+        // GIFs and outbox entries are deleted by room and by age.
+        ("gifs", doc! { "room_id": 1 }, named("room")),
+        ("outbox", doc! { "at": 1 }, named("at")),
+    ];
+    for (collection, keys, options) in indexes {
+        let model = IndexModel::builder().keys(keys).options(options).build();
+        db.collection::<Document>(collection).create_index(model).await.map_err(db_err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,407 @@
+//! The store contract: the same checks against every backend — `SqliteStore` always, `MongoStore` when
+//! `GIFCHAT_TEST_MONGODB_URI` is set. The trait's doc lines are the contract; each check names the rule.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use gifchat::domain::{now_millis, ClientKey, EventKind, GifName, MemberId, RoomId};
+use gifchat::store::{Appended, MongoStore, NewRoom, OutboxChange, Page, SeatClaim, SessionRow, SqliteStore, Store};
+
+use crate::support::{test_mongodb_uri, uri_with_database};
+
+/// A store under test, with whatever keeps it alive.
+struct Backend {
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    Backend { store: Arc::new(SqliteStore::open(dir.path()).unwrap()), _dir: Some(dir) }
+}
+
+/// A migrated `MongoStore` on a fresh database, or `None` when the suite runs without MongoDB.
+async fn mongo() -> Option<Backend> {
+    let Some(uri) = test_mongodb_uri() else {
+        eprintln!("MongoStore contract not run: GIFCHAT_TEST_MONGODB_URI is not set");
+        return None;
+    };
+    let name = format!("gifchat_contract_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let uri = uri_with_database(&uri, &name);
+    MongoStore::connect(&uri).await.unwrap().migrate().await.unwrap();
+    Some(Backend { store: Arc::new(MongoStore::open(&uri).await.unwrap()), _dir: None })
+}
+
+/// Declares each check once per backend, as `store_contract::<backend>::<check>`.
+macro_rules! contract {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    super::$check(super::sqlite().store).await;
+                }
+            )*
+        }
+        mod mongo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let Some(backend) = super::mongo().await else { return };
+                    super::$check(backend.store).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    rooms_are_created_listed_oldest_first_and_keep_their_secret_parts,
+    set_owner_only_changes_an_owner_that_is_still_the_expected_one,
+    claim_seat_tells_every_outcome_apart_and_gives_an_ownerless_room_to_the_first_member,
+    a_thousand_concurrent_claims_for_ten_places_admit_exactly_ten_repeatedly,
+    a_kicked_member_loses_the_seat_and_cannot_take_one_again,
+    seq_is_gap_free_and_in_commit_order_under_twenty_concurrent_senders,
+    a_client_key_returns_the_first_event_per_member_and_room,
+    whispers_are_visible_only_to_sender_and_recipient_and_pages_work,
+    sessions_are_created_once_replaced_expire_and_are_purged,
+    gifs_round_trip_and_are_refused_for_a_missing_room,
+    deleting_a_room_takes_its_seats_events_and_gifs_with_it,
+    the_outbox_lists_changes_in_order_and_ids_are_never_reused,
+    removable_rooms_are_empty_non_persistent_entered_or_too_old,
+);
+
+fn new_room(capacity: u32, owner: Option<&MemberId>) -> NewRoom {
+    NewRoom {
+        id: RoomId::generate(),
+        title: "contract".into(),
+        capacity,
+        password_hash: None,
+        owner: owner.cloned(),
+        persistent: false,
+        created_at: now_millis(),
+    }
+}
+
+fn text(s: &str) -> EventKind {
+    EventKind::Message { text: s.into() }
+}
+
+const ALL: Page = Page { after: None, before: None, limit: 10_000, newest: false };
+
+async fn rooms_are_created_listed_oldest_first_and_keep_their_secret_parts(store: Arc<dyn Store>) {
+    let owner = MemberId::generate();
+    let first = store.create_room(new_room(5, Some(&owner)), "t").await.unwrap();
+    // Ids are ULIDs, ordered by their millisecond: let the clock move so "oldest first" is defined.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let mut secret = new_room(7, None);
+    secret.password_hash = Some("$argon2id$v=19$fake".into());
+    secret.persistent = true;
+    let second = store.create_room(secret, "t").await.unwrap();
+    assert!(second.secret && second.persistent && second.owner.is_none());
+
+    let rooms = store.rooms().await.unwrap();
+    assert_eq!(rooms.iter().map(|r| &r.id).collect::<Vec<_>>(), vec![&first.id, &second.id]);
+    assert_eq!(rooms[0], first, "what is listed is what was created");
+    let rec = store.room(&second.id).await.unwrap().unwrap();
+    assert_eq!(rec.password_hash.as_deref(), Some("$argon2id$v=19$fake"));
+    assert_eq!((rec.room.capacity, rec.room.member_count, rec.entered), (7, 0, false));
+    assert!(store.room(&RoomId::generate()).await.unwrap().is_none());
+}
+
+async fn set_owner_only_changes_an_owner_that_is_still_the_expected_one(store: Arc<dyn Store>) {
+    let (a, b) = (MemberId::generate(), MemberId::generate());
+    let room = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    assert!(!store.set_owner(&room, Some(&a), Some(&b)).await.unwrap(), "expected a, but there is no owner");
+    assert!(store.set_owner(&room, None, Some(&a)).await.unwrap());
+    assert!(!store.set_owner(&room, None, Some(&b)).await.unwrap(), "a owns it now");
+    assert!(store.set_owner(&room, Some(&a), Some(&b)).await.unwrap());
+    assert_eq!(store.room(&room).await.unwrap().unwrap().room.owner, Some(b.clone()));
+    assert!(store.set_owner(&room, Some(&b), None).await.unwrap());
+    assert_eq!(store.room(&room).await.unwrap().unwrap().room.owner, None);
+    assert!(!store.set_owner(&RoomId::generate(), None, Some(&a)).await.unwrap(), "no such room");
+}
+
+async fn claim_seat_tells_every_outcome_apart_and_gives_an_ownerless_room_to_the_first_member(store: Arc<dyn Store>) {
+    let (a, b, c) = (MemberId::generate(), MemberId::generate(), MemberId::generate());
+    assert_eq!(store.claim_seat(&RoomId::generate(), &a, 1).await.unwrap(), SeatClaim::NoRoom);
+    let room = store.create_room(new_room(2, None), "t").await.unwrap().id;
+    assert_eq!(store.claim_seat(&room, &a, 10).await.unwrap(), SeatClaim::Claimed { became_owner: true });
+    assert_eq!(store.claim_seat(&room, &a, 11).await.unwrap(), SeatClaim::AlreadyPresent);
+    assert_eq!(store.claim_seat(&room, &b, 12).await.unwrap(), SeatClaim::Claimed { became_owner: false });
+    assert_eq!(store.claim_seat(&room, &c, 13).await.unwrap(), SeatClaim::Full);
+    let rec = store.room(&room).await.unwrap().unwrap();
+    assert_eq!((rec.room.owner.as_ref(), rec.room.member_count, rec.entered), (Some(&a), 2, true));
+    let present = store.present_members(&room).await.unwrap();
+    assert_eq!(present.iter().map(|p| (&p.member, p.joined_at)).collect::<Vec<_>>(), vec![(&a, 10), (&b, 12)]);
+    let all: HashSet<_> = store.all_present().await.unwrap().into_iter().collect();
+    assert_eq!(all, HashSet::from([(room.clone(), a.clone()), (room.clone(), b.clone())]));
+
+    assert!(store.release_seat(&room, &a).await.unwrap());
+    assert!(!store.release_seat(&room, &a).await.unwrap(), "a seat is released once");
+    assert_eq!(store.claim_seat(&room, &c, 14).await.unwrap(), SeatClaim::Claimed { became_owner: false });
+    assert_eq!(store.room(&room).await.unwrap().unwrap().room.member_count, 2);
+    // A room created with an owner never hands ownership to a joiner.
+    let owned = store.create_room(new_room(3, Some(&a)), "t").await.unwrap().id;
+    assert_eq!(store.claim_seat(&owned, &b, 1).await.unwrap(), SeatClaim::Claimed { became_owner: false });
+}
+
+async fn a_thousand_concurrent_claims_for_ten_places_admit_exactly_ten_repeatedly(store: Arc<dyn Store>) {
+    for round in 0..3 {
+        let room = store.create_room(new_room(10, None), "t").await.unwrap().id;
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let (store, room) = (store.clone(), room.clone());
+                tokio::spawn(async move {
+                    let m = MemberId::generate();
+                    (store.claim_seat(&room, &m, now_millis()).await.unwrap(), m)
+                })
+            })
+            .collect();
+        let mut admitted = HashSet::new();
+        let mut owners = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                (SeatClaim::Claimed { became_owner }, m) => {
+                    owners += usize::from(became_owner);
+                    admitted.insert(m);
+                }
+                (SeatClaim::Full, _) => {}
+                (other, _) => panic!("round {round}: unexpected {other:?}"),
+            }
+        }
+        assert_eq!(admitted.len(), 10, "round {round}");
+        assert_eq!(owners, 1, "round {round}: exactly one first member becomes owner");
+        let present: HashSet<_> = store.present_members(&room).await.unwrap().into_iter().map(|p| p.member).collect();
+        assert_eq!(present, admitted, "round {round}");
+        let rec = store.room(&room).await.unwrap().unwrap();
+        assert_eq!(rec.room.member_count, 10);
+        assert!(admitted.contains(rec.room.owner.as_ref().unwrap()));
+    }
+}
+
+async fn a_kicked_member_loses_the_seat_and_cannot_take_one_again(store: Arc<dyn Store>) {
+    let (owner, guest, stranger) = (MemberId::generate(), MemberId::generate(), MemberId::generate());
+    let room = store.create_room(new_room(3, Some(&owner)), "t").await.unwrap().id;
+    store.claim_seat(&room, &owner, 1).await.unwrap();
+    store.claim_seat(&room, &guest, 2).await.unwrap();
+    assert!(!store.kick_member(&room, &stranger).await.unwrap(), "holds no seat: nothing to kick");
+    assert_eq!(store.claim_seat(&room, &stranger, 3).await.unwrap(), SeatClaim::Claimed { became_owner: false });
+    assert!(store.kick_member(&room, &guest).await.unwrap());
+    assert!(!store.kick_member(&room, &guest).await.unwrap(), "kicked once");
+    assert_eq!(store.room(&room).await.unwrap().unwrap().room.member_count, 2);
+    assert_eq!(store.claim_seat(&room, &guest, 4).await.unwrap(), SeatClaim::Kicked);
+    assert!(!store.release_seat(&room, &guest).await.unwrap());
+    let present: Vec<_> = store.present_members(&room).await.unwrap().into_iter().map(|p| p.member).collect();
+    assert_eq!(present, vec![owner, stranger]);
+}
+
+async fn seq_is_gap_free_and_in_commit_order_under_twenty_concurrent_senders(store: Arc<dyn Store>) {
+    let room = store.create_room(new_room(20, None), "t").await.unwrap().id;
+    let tasks: Vec<_> = (0..20)
+        .map(|sender| {
+            let (store, room) = (store.clone(), room.clone());
+            tokio::spawn(async move {
+                let m = MemberId::generate();
+                let mut mine = Vec::new();
+                for i in 0..100 {
+                    let kind = text(&format!("{sender}/{i}"));
+                    match store.append_event(&room, Some(&m), &kind, None, now_millis()).await.unwrap() {
+                        Appended::New(e) => mine.push(e.seq),
+                        Appended::Existing(e) => panic!("no key, yet an existing event {e:?}"),
+                    }
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        let mine = t.await.unwrap();
+        // Each sender's own appends commit in order, so their seqs rise.
+        assert!(mine.windows(2).all(|w| w[0] < w[1]), "{mine:?}");
+        all.extend(mine);
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=2000).collect::<Vec<i64>>(), "every seq exactly once, no gap");
+    let reader = MemberId::generate();
+    let stored = store.events(&room, &reader, ALL).await.unwrap();
+    assert_eq!(stored.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=2000).collect::<Vec<i64>>());
+    // The text each sender put at each seq is what the store returns for it.
+    let texts: HashSet<_> = stored.iter().map(|e| format!("{:?}", e.kind)).collect();
+    assert_eq!(texts.len(), 2000);
+}
+
+async fn a_client_key_returns_the_first_event_per_member_and_room(store: Arc<dyn Store>) {
+    let (a, b) = (MemberId::generate(), MemberId::generate());
+    let room = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    let other = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    let key = ClientKey::parse("retry-1").unwrap();
+    let Appended::New(first) = store.append_event(&room, Some(&a), &text("once"), Some(&key), 1).await.unwrap() else {
+        panic!("first use of a key is new")
+    };
+    let Appended::Existing(again) = store.append_event(&room, Some(&a), &text("twice"), Some(&key), 2).await.unwrap()
+    else {
+        panic!("a reused key returns the first event")
+    };
+    assert_eq!((again.seq, again.kind.clone()), (first.seq, text("once")));
+    assert!(matches!(store.append_event(&room, Some(&b), &text("b"), Some(&key), 3).await.unwrap(), Appended::New(_)));
+    assert!(matches!(store.append_event(&other, Some(&a), &text("o"), Some(&key), 4).await.unwrap(), Appended::New(_)));
+    // Keyless events never collide with each other.
+    for _ in 0..3 {
+        assert!(matches!(store.append_event(&room, Some(&a), &text("x"), None, 5).await.unwrap(), Appended::New(_)));
+    }
+    // Racing retries of one key store it once.
+    let racing = ClientKey::parse("racing").unwrap();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (store, room, a, racing) = (store.clone(), room.clone(), a.clone(), racing.clone());
+            tokio::spawn(async move { store.append_event(&room, Some(&a), &text("r"), Some(&racing), 6).await.unwrap() })
+        })
+        .collect();
+    let mut seqs = HashSet::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Appended::New(e) | Appended::Existing(e) => seqs.insert(e.seq),
+        };
+    }
+    assert_eq!(seqs.len(), 1, "one event for one key");
+    let seqs: Vec<i64> = store.events(&room, &a, ALL).await.unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=6).collect::<Vec<_>>(), "no gap left by refused duplicates");
+}
+
+async fn whispers_are_visible_only_to_sender_and_recipient_and_pages_work(store: Arc<dyn Store>) {
+    let (a, b, c) = (MemberId::generate(), MemberId::generate(), MemberId::generate());
+    let room = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    store.append_event(&room, Some(&a), &text("1"), None, 1).await.unwrap();
+    let whisper = EventKind::Whisper { to: b.clone(), text: "psst".into() };
+    store.append_event(&room, Some(&a), &whisper, None, 2).await.unwrap();
+    store.append_event(&room, Some(&c), &text("3"), None, 3).await.unwrap();
+    store.append_event(&room, None, &EventKind::OwnerChanged { from: None }, None, 4).await.unwrap();
+    let seqs = |events: Vec<gifchat::domain::RoomEvent>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(store.events(&room, &a, ALL).await.unwrap()), vec![1, 2, 3, 4]);
+    assert_eq!(seqs(store.events(&room, &b, ALL).await.unwrap()), vec![1, 2, 3, 4]);
+    assert_eq!(seqs(store.events(&room, &c, ALL).await.unwrap()), vec![1, 3, 4], "not c's whisper");
+    let whispered = &store.events(&room, &b, ALL).await.unwrap()[1];
+    assert_eq!((whispered.kind.clone(), whispered.member.clone(), whispered.at), (whisper, Some(a.clone()), 2));
+    assert_eq!(store.events(&room, &a, ALL).await.unwrap()[3].member, None);
+    let page = |after, before, limit, newest| Page { after, before, limit, newest };
+    assert_eq!(seqs(store.events(&room, &a, page(None, None, 2, true)).await.unwrap()), vec![3, 4]);
+    assert_eq!(seqs(store.events(&room, &a, page(Some(1), None, 2, false)).await.unwrap()), vec![2, 3]);
+    assert_eq!(seqs(store.events(&room, &a, page(None, Some(3), 5, true)).await.unwrap()), vec![1, 2]);
+    assert_eq!(seqs(store.events(&room, &c, page(Some(1), Some(4), 5, false)).await.unwrap()), vec![3]);
+}
+
+async fn sessions_are_created_once_replaced_expire_and_are_purged(store: Arc<dyn Store>) {
+    let now = now_millis();
+    let live = SessionRow { data: r#"{"gifchat":1}"#.into(), expires_at: now + 60_000 };
+    assert!(store.session_create("s1", &live).await.unwrap());
+    assert!(!store.session_create("s1", &live).await.unwrap(), "the id exists");
+    let loaded = store.session_load("s1", now).await.unwrap().unwrap();
+    assert_eq!((loaded.data, loaded.expires_at), (live.data.clone(), live.expires_at));
+    let changed = SessionRow { data: r#"{"gifchat":2}"#.into(), expires_at: now + 120_000 };
+    store.session_save("s1", &changed).await.unwrap();
+    assert_eq!(store.session_load("s1", now).await.unwrap().unwrap().data, changed.data);
+    store.session_save("s2", &live).await.unwrap();
+    assert!(store.session_load("s2", now).await.unwrap().is_some(), "save inserts too");
+    // Expired sessions are never loaded, whether or not anything deleted them yet.
+    let old = SessionRow { data: "{}".into(), expires_at: now - 1 };
+    store.session_save("old", &old).await.unwrap();
+    assert!(store.session_load("old", now).await.unwrap().is_none());
+    assert!(store.session_load("s2", now + 60_000).await.unwrap().is_none(), "expiry is exclusive");
+    assert_eq!(store.sessions_purge(now).await.unwrap(), 1);
+    assert!(store.session_load("s1", now).await.unwrap().is_some(), "purge keeps live sessions");
+    store.session_delete("s1").await.unwrap();
+    assert!(store.session_load("s1", now).await.unwrap().is_none());
+    store.session_delete("never-was").await.unwrap();
+}
+
+async fn gifs_round_trip_and_are_refused_for_a_missing_room(store: Arc<dyn Store>) {
+    let room = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    let name = GifName::generate();
+    // A 3 MiB body of every byte value: binary-safe and well past small-document sizes.
+    let bytes: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    store.gif_put(&room, &name, bytes.clone()).await.unwrap();
+    assert_eq!(store.gif_get(&name).await.unwrap(), Some(bytes));
+    assert_eq!(store.gif_get(&GifName::generate()).await.unwrap(), None);
+    let orphan = GifName::generate();
+    assert!(store.gif_put(&RoomId::generate(), &orphan, b"GIF89a".to_vec()).await.is_err(), "no such room");
+    assert_eq!(store.gif_get(&orphan).await.unwrap(), None, "nothing kept for a missing room");
+}
+
+async fn deleting_a_room_takes_its_seats_events_and_gifs_with_it(store: Arc<dyn Store>) {
+    let a = MemberId::generate();
+    let room = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    let kept = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    store.claim_seat(&room, &a, 1).await.unwrap();
+    store.claim_seat(&kept, &a, 1).await.unwrap();
+    store.append_event(&room, Some(&a), &text("gone"), None, 1).await.unwrap();
+    store.append_event(&kept, Some(&a), &text("kept"), None, 1).await.unwrap();
+    let (gone_gif, kept_gif) = (GifName::generate(), GifName::generate());
+    store.gif_put(&room, &gone_gif, b"GIF89a-gone".to_vec()).await.unwrap();
+    store.gif_put(&kept, &kept_gif, b"GIF89a-kept".to_vec()).await.unwrap();
+
+    assert!(store.delete_room(&room, "t").await.unwrap());
+    assert!(!store.delete_room(&room, "t").await.unwrap(), "already gone");
+    assert!(store.room(&room).await.unwrap().is_none());
+    assert!(store.events(&room, &a, ALL).await.unwrap().is_empty());
+    assert!(store.present_members(&room).await.unwrap().is_empty());
+    assert_eq!(store.gif_get(&gone_gif).await.unwrap(), None);
+    assert_eq!(store.all_present().await.unwrap(), vec![(kept.clone(), a.clone())]);
+    assert_eq!(store.events(&kept, &a, ALL).await.unwrap().len(), 1, "other rooms keep theirs");
+    assert!(store.gif_get(&kept_gif).await.unwrap().is_some());
+    assert!(store.append_event(&room, Some(&a), &text("late"), None, 2).await.is_err(), "no events for a deleted room");
+    assert!(store.events(&room, &a, ALL).await.unwrap().is_empty());
+}
+
+async fn the_outbox_lists_changes_in_order_and_ids_are_never_reused(store: Arc<dyn Store>) {
+    let start = store.outbox_head().await.unwrap();
+    let one = store.create_room(new_room(5, None), "cli-1").await.unwrap().id;
+    let two = store.create_room(new_room(5, None), "server-1").await.unwrap().id;
+    assert!(store.delete_room(&one, "cli-1").await.unwrap());
+    let entries = store.outbox_after(start).await.unwrap();
+    let seen: Vec<_> = entries.iter().map(|e| (e.origin.as_str(), e.change.clone())).collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("cli-1", OutboxChange::RoomCreated(one.clone())),
+            ("server-1", OutboxChange::RoomCreated(two.clone())),
+            ("cli-1", OutboxChange::RoomRemoved(one.clone())),
+        ]
+    );
+    assert!(entries.windows(2).all(|w| w[0].id < w[1].id));
+    let head = store.outbox_head().await.unwrap();
+    assert_eq!(head, entries.last().unwrap().id);
+    assert!(store.outbox_after(head).await.unwrap().is_empty());
+    assert!(store.changed_elsewhere().await.is_ok());
+    // Pruning everything still never lets a later entry reuse an id a tailer has passed.
+    store.outbox_prune(now_millis() + 60_000).await.unwrap();
+    let three = store.create_room(new_room(5, None), "cli-2").await.unwrap().id;
+    let later = store.outbox_after(head).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].change, OutboxChange::RoomCreated(three));
+    assert!(later[0].id > head);
+    store.ping().await.unwrap();
+}
+
+async fn removable_rooms_are_empty_non_persistent_entered_or_too_old(store: Arc<dyn Store>) {
+    let a = MemberId::generate();
+    let now = now_millis();
+    let fresh = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    let mut old = new_room(5, None);
+    old.created_at = now - 10_000;
+    let old = store.create_room(old, "t").await.unwrap().id;
+    let mut kept = new_room(5, None);
+    kept.persistent = true;
+    kept.created_at = now - 10_000;
+    let kept = store.create_room(kept, "t").await.unwrap().id;
+    let left = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    store.claim_seat(&left, &a, now).await.unwrap();
+    let busy = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    store.claim_seat(&busy, &a, now).await.unwrap();
+    assert!(store.release_seat(&left, &a).await.unwrap());
+
+    let removable: HashSet<_> = store.removable_rooms(now - 5_000).await.unwrap().into_iter().collect();
+    assert_eq!(removable, HashSet::from([old.clone(), left.clone()]));
+    assert!(!removable.contains(&fresh) && !removable.contains(&kept) && !removable.contains(&busy));
+}
