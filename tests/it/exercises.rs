@@ -187,7 +187,13 @@ async fn a_kicked_member_is_ended_at_once_and_cannot_come_back() {
     let (c, mut wc, c_id) = seated.pop().unwrap();
     let (b, mut wb, _) = seated.pop().unwrap();
     let (a, _wa, a_id) = seated.pop().unwrap();
-    let mut c_tab2 = c.join(&room, None).await;
+    // A second tab posts nothing; resuming after the three joins, it receives the next message whether
+    // its subscription starts before or after that message is stored — proof that it is live.
+    let mut c_tab2 = c.join(&room, Some(3)).await;
+    let sync = a.send(&room, "sync").await;
+    for ws in [&mut c_tab2, &mut wb] {
+        assert_eq!(ws.next_event("r").await["seq"], sync);
+    }
     let q = "mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }";
     assert_eq!(b.err_code(q, json!({"r": room, "m": c_id})).await, "FORBIDDEN", "only the owner kicks");
     a.ok(q, json!({"r": room, "m": c_id})).await;

@@ -102,9 +102,14 @@ async fn leave_room_is_immediate_and_ends_the_members_other_tabs() {
     let mut wa = a.join(&room, None).await;
     wa.next_event("r").await;
     let mut b1 = b.join(&room, None).await;
-    let mut b2 = b.join(&room, None).await;
-    b1.next_event("r").await;
+    let b_joined = b1.next_event("r").await["seq"].as_i64().unwrap();
     wa.next_event("r").await;
+    // The second tab resumes after B's join, so the next message proves it is live before B leaves.
+    let mut b2 = b.join(&room, Some(b_joined)).await;
+    let sync = a.send(&room, "sync").await;
+    for ws in [&mut wa, &mut b1, &mut b2] {
+        assert_eq!(ws.next_event("r").await["seq"], sync);
+    }
     b.ok("mutation($id: ID!) { leaveRoom(id: $id) }", json!({"id": room})).await;
     assert_eq!(wa.next_event("r").await["kind"], "LEFT", "no grace period for an explicit leave");
     for ws in [&mut b1, &mut b2] {
