@@ -9,7 +9,13 @@
 
 import { el, fill } from './dom.js';
 
-function who(ev, t, whisper) {
+/** A whisper's label, as templates/room.html renders it: to whom (sent by the reader) or "to you". */
+function whisperLabel(ev, ctx) {
+  if (ev.member && ev.member.id === ctx.me) return fill(ctx.t.whisperTo, { color: ev.target ? ev.target.color : '' });
+  return ctx.t.whisperToMe;
+}
+
+function who(ev, ctx, whisper) {
   const color = ev.member ? ev.member.color : '';
   return el(
     'div',
@@ -17,7 +23,7 @@ function who(ev, t, whisper) {
     el('span', { class: 'swatch', 'aria-hidden': 'true' }),
     color,
     whisper ? ' ' : null,
-    whisper ? el('em', { class: 'whisper-label' }, `(${t.whisper})`) : null,
+    whisper ? el('em', { class: 'whisper-label' }, `(${whisperLabel(ev, ctx)})`) : null,
   );
 }
 
@@ -44,12 +50,12 @@ function notice(text) {
 export const renderers = {
   MESSAGE(ev, ctx) {
     const node = shell(ev, ctx, chatClass(ev, ctx));
-    node.append(who(ev, ctx.t, false), el('div', { class: 'bubble' }, ev.text || ''));
+    node.append(who(ev, ctx, false), el('div', { class: 'bubble' }, ev.text || ''));
     return node;
   },
   WHISPER(ev, ctx) {
     const node = shell(ev, ctx, `${chatClass(ev, ctx)} whisper`);
-    node.append(who(ev, ctx.t, true), el('div', { class: 'bubble' }, ev.text || ''));
+    node.append(who(ev, ctx, true), el('div', { class: 'bubble' }, ev.text || ''));
     return node;
   },
   GIF(ev, ctx) {
@@ -57,7 +63,7 @@ export const renderers = {
     const alt = fill(ctx.t.gifAlt, { color: ev.member ? ev.member.color : '' });
     // Only same-origin GIF paths are shown; anything else in the field is ignored.
     const src = /^\/gif\/[0-9a-f]{32}\.gif$/.test(ev.gifUrl || '') ? ev.gifUrl : '';
-    node.append(who(ev, ctx.t, false), el('img', { class: 'gif', src, alt }));
+    node.append(who(ev, ctx, false), el('img', { class: 'gif', src, alt }));
     return node;
   },
   JOINED: notice('joined'),

@@ -5,6 +5,13 @@
 export const hooks = {
   /** Functions called with each `room` subscription update (RoomEvent, RoomResync, RoomClosed, …). */
   onUpdate: [],
-  /** Extra selections inside `room(id, after) { … }`, e.g. `... on RoomTyping { member { id } }`. */
+  /** Extra selections inside `room(id, after) { … }`, e.g. `... on MemberTyping { member { id } }`. */
   extraSelection: [],
+  /** Functions called with 'online' | 'offline' whenever the live link changes. */
+  onStatus: [],
+  /**
+   * Sends a text some other way than to everyone (a whisper): called with the text, returns a promise
+   * of the resulting RoomEvent, or null to let the page send it as a normal message.
+   */
+  send: null,
 };

@@ -3,15 +3,17 @@
 // first connect and on every reconnect, so nothing falls between history and live, and events are
 // de-duplicated by seq so nothing shows twice.
 //
-// Hooks for the member list, whisper picker, kick buttons and typing indicator (issue 4): they live in
-// `<aside id="members">` and `#typing`; a module may import `hooks` from ./room-hooks.js to receive
-// every update of the subscription and to extend the selection, and `renderers` from ./render.js to
-// change how an event kind looks.
+// The book's exercises are modules of their own that register in ./room-hooks.js (every update of the
+// subscription, link status, extra selections, sending a whisper): members.js (member list and owner
+// tools in `<aside id="members">`), whisper.js (the whisper target) and typing.js (`#typing`).
 
 import { el, readTexts, applyColors, localizeTimes, setStatus, fill, randomKey } from './dom.js';
 import { gql, LiveSocket } from './gql.js';
 import { renderEvent } from './render.js';
 import { hooks } from './room-hooks.js';
+// The book's exercises register their hooks before the subscription below starts.
+import './members.js';
+import './typing.js';
 
 const EVENT_FIELDS = 'seq at kind text gifUrl member { id color } target { id color }';
 const PAGE = 50;
@@ -86,6 +88,7 @@ const socket = new LiveSocket({
   onStatus: (s) => {
     root.dataset.live = s; // 'online' | 'offline'
     setStatus(connStatus, s === 'online' ? '' : t.reconnecting);
+    for (const hook of hooks.onStatus) hook(s);
   },
 });
 
@@ -122,7 +125,11 @@ function subscribe() {
 }
 
 function refused(errors) {
-  const code = (errors && errors[0] && errors[0].extensions && errors[0].extensions.code) || 'INTERNAL';
+  const first = errors && errors[0];
+  let code = (first && first.extensions && first.extensions.code) || 'INTERNAL';
+  // The page was allowed to render, so a FORBIDDEN seat is the hub's refusal of a kicked member
+  // ("you were removed from this room"): say that, not a generic refusal.
+  if (code === 'FORBIDDEN' && /removed/.test((first && first.message) || '')) code = 'REMOVED';
   go(code);
 }
 
@@ -221,13 +228,25 @@ async function send(text) {
   }
 }
 
+/** Sends through a hook (a whisper) once, without retries: a whisper has no client key to dedupe by. */
+async function sendVia(pending, text) {
+  try {
+    if (show(await pending)) scrollToBottom();
+  } catch (e) {
+    setStatus(uploadMessage, e.code === 'RATE_LIMITED' ? t.errRateLimited : `${t.sendFailed} ${e.message}`);
+    if (!input.value) input.value = text;
+  }
+}
+
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = input.value.trim();
   if (!text) return;
   input.value = '';
   setStatus(uploadMessage, '');
-  send(text);
+  const pending = hooks.send && hooks.send(text);
+  if (pending) sendVia(pending, text);
+  else send(text);
 });
 
 // ---- GIF upload ----------------------------------------------------------------------------------

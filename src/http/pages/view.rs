@@ -70,8 +70,10 @@ pub struct EventView {
     pub gif: Option<(String, String)>,
     /// A system notice in the reader's language.
     pub notice: Option<String>,
-    /// Whether it is a whisper (shown with a label; issue 4 adds the rest).
+    /// Whether it is a whisper.
     pub whisper: bool,
+    /// A whisper's label: to whom (the reader sent it) or "to you" (the reader received it).
+    pub whisper_label: Option<String>,
     /// RFC 3339, for `<time datetime>`; the client shows it in local time.
     pub at: String,
     /// `HH:MM` (UTC) until the client localises it.
@@ -101,8 +103,48 @@ impl EventView {
                 ("system", None, None, Some(Texts::with_color(t.kicked, &target_color(target))), false)
             }
         };
+        // History holds only whispers the reader sent or received (the store filters them per reader).
+        let whisper_label = match &event.kind {
+            EventKind::Whisper { to, .. } if mine => Some(Texts::with_color(t.whisper_to, &target_color(to))),
+            EventKind::Whisper { .. } => Some(t.whisper_to_me.to_owned()),
+            _ => None,
+        };
         let at = rfc3339(event.at);
         let at_short = at.get(11..16).unwrap_or_default().to_owned();
-        EventView { seq: event.seq, class, who, text, gif, notice, whisper, at, at_short }
+        EventView { seq: event.seq, class, who, text, gif, notice, whisper, whisper_label, at, at_short }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RoomId;
+    use crate::http::texts::{EN, KO};
+
+    fn whisper(from: &MemberId, to: &MemberId) -> RoomEvent {
+        let kind = EventKind::Whisper { to: to.clone(), text: "psst".into() };
+        RoomEvent { room: RoomId::generate(), seq: 7, at: 0, member: Some(from.clone()), kind }
+    }
+
+    #[test]
+    fn a_whisper_is_labelled_with_its_recipient_for_the_sender_and_as_yours_for_the_recipient() {
+        let (a, b) = (MemberId::generate(), MemberId::generate());
+        let sent = EventView::new(&whisper(&a, &b), &a, &KO);
+        assert!(sent.whisper);
+        assert_eq!(sent.class, "mine");
+        assert_eq!(sent.whisper_label, Some(format!("{}님에게 귓속말", Color::of(b.as_str()))));
+        let received = EventView::new(&whisper(&a, &b), &b, &EN);
+        assert_eq!(received.class, "other");
+        assert_eq!(received.whisper_label.as_deref(), Some("whisper to you"));
+    }
+
+    #[test]
+    fn a_kick_notice_names_the_kicked_member_not_the_owner() {
+        let (owner, target) = (MemberId::generate(), MemberId::generate());
+        let kind = EventKind::Kicked { target: target.clone() };
+        let event = RoomEvent { room: RoomId::generate(), seq: 3, at: 0, member: Some(owner.clone()), kind };
+        let view = EventView::new(&event, &owner, &KO);
+        assert_eq!(view.notice, Some(format!("{}님이 강퇴되었습니다.", Color::of(target.as_str()))));
+        assert_eq!(view.whisper_label, None);
     }
 }
