@@ -153,14 +153,16 @@ test('the room page works from the keyboard, and a deleted room sends its member
   await B.page.goto(`${base}/room/${roomId}`);
   await waitJoined(B.page);
 
-  // Tab order: leave button, the message list (scrollable by keys), the GIF picker, the text field, send.
+  // Tab order: leave button, the message list (scrollable by keys), the member list (its summary, then a
+  // whisper button for A), the GIF picker, the text field, send.
+  await B.page.waitForSelector('#members:not([hidden]) #member-list li .whisper-btn', { timeout: WAIT });
   await B.page.focus('#exit-btn');
   const order = [];
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 6; i++) {
     await B.page.keyboard.press('Tab');
     order.push(await B.page.evaluate(() => document.activeElement.id || document.activeElement.textContent));
   }
-  assert.deepEqual(order, ['chat-list', 'gif', 'chat', '전송']);
+  assert.deepEqual(order, ['chat-list', 'members-summary', '귓속말', 'gif', 'chat', '전송']);
   // The GIF picker's label is its visible face and names it for screen readers.
   assert.equal(await B.page.evaluate(() => document.getElementById('gif').labels[0].textContent), 'GIF 올리기');
   assert.equal(await B.page.evaluate(() => document.getElementById('chat').labels[0].textContent), '메시지');
