@@ -6,7 +6,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, profile, createRoom, waitJoined, say, notices, screenshot, WAIT } from './harness.mjs';
+import {
+  startServer, launchBrowser, profile, createRoom, waitJoined, say, notices, screenshot, makeGif, WAIT,
+} from './harness.mjs';
 
 let server;
 let browser;
@@ -130,6 +132,11 @@ test('member list and whispers: only the two members ever receive a whisper; typ
   await C.page.locator('#chat-list .bubble', { hasText: '모두에게 다시' }).waitFor({ timeout: WAIT });
   await B.page.locator('#chat-list .bubble', { hasText: '모두에게 다시' }).waitFor({ timeout: WAIT });
   assert.equal(await B.page.locator('#chat-list .whisper', { hasText: '모두에게 다시' }).count(), 0);
+
+  // A GIF too, so the screenshots show every kind of entry.
+  await A.page.setInputFiles('#gif', { name: 'stripes.gif', mimeType: 'image/gif', buffer: makeGif(120, 72) });
+  await A.page.waitForFunction(() => [...document.querySelectorAll('#chat-list img.gif')].some((i) => i.complete && i.naturalWidth), null, { timeout: WAIT });
+  await A.page.evaluate(() => { const l = document.getElementById('chat-list'); l.scrollTop = l.scrollHeight; });
 
   // Screenshots while whispering to B again (the bar above the field says to whom), desktop and phone:
   // on a phone the member list starts folded under the chat, so the message field stays on screen.
