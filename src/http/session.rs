@@ -93,9 +93,12 @@ pub struct CurrentMember {
 impl CurrentMember {
     /// Loads the member from `session`, creating one if this browser has none yet.
     pub async fn from_session(session: Session) -> Result<Self, session_store::Error> {
-        let data = match session.get::<SessionData>(KEY).await.ok().flatten() {
-            Some(d) => d,
-            None => {
+        let data = match session.get::<SessionData>(KEY).await {
+            Ok(Some(d)) => d,
+            // The store did not answer: fail rather than mint a new identity over the one it holds.
+            Err(tower_sessions::session::Error::Store(e)) => return Err(e),
+            // No session yet, or data that no longer decodes: start a fresh identity.
+            Ok(None) | Err(tower_sessions::session::Error::SerdeJson(_)) => {
                 let d = SessionData { member: MemberId::generate(), granted: Vec::new() };
                 session.insert(KEY, &d).await.map_err(|e| session_store::Error::Encode(e.to_string()))?;
                 d

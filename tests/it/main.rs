@@ -11,6 +11,7 @@ mod gifs;
 mod graphql_ws_js;
 mod hardening;
 mod live;
+mod mongo;
 mod restart;
 mod schema;
 mod store_contract;

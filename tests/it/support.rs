@@ -83,9 +83,17 @@ impl TestApp {
 
     /// A server on an existing data directory (for restarts); the caller keeps the directory alive.
     pub async fn spawn_in(dir: &Path, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let store = open_test_store(dir).await;
+        let mut app = Self::spawn_on(dir, store, adjust).await;
+        app.mongodb_uri = mongodb_uri_for(dir);
+        app
+    }
+
+    /// A server on a given store (for tests of one backend, e.g. moving data between stores); `dir` is
+    /// only its data directory as seen by the CLI helpers.
+    pub async fn spawn_on(dir: &Path, store: Arc<dyn Store>, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = Settings::default();
         adjust(&mut settings);
-        let store = open_test_store(dir).await;
         let state = gifchat::cli::build_state(store.clone(), settings.hub, settings.web, settings.limits);
         let hub = state.hub.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -103,7 +111,7 @@ impl TestApp {
             handle: Some(handle),
             hub,
             store,
-            mongodb_uri: mongodb_uri_for(dir),
+            mongodb_uri: None,
         }
     }
 

@@ -1,12 +1,13 @@
 //! Copying an embedded store into MongoDB (`gifchat migrate --from-data-dir`): rooms with their password
 //! hashes and seats, every event with its `seq`, live sessions and GIF bytes.
 //!
-//! Re-runnable: rooms, sessions and GIFs are upserted by id, and events continue after the newest `seq`
-//! already copied for the room, so an interrupted copy is finished by running it again.
+//! Re-runnable: rooms and sessions are upserted by id, GIFs (immutable under their name) are inserted
+//! unless present, and events continue after the newest `seq` already copied for the room, so an
+//! interrupted copy is finished by running it again.
 
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document};
 
-use super::{db_err, put_opt, MongoStore};
+use super::{db_err, is_duplicate_key, put_opt, MongoStore};
 use crate::domain::MemberId;
 use crate::store::sqlite::{StoredEvent, StoredRoom};
 use crate::store::{Result, SqliteStore, Store, StoreError};
@@ -95,8 +96,12 @@ impl MongoStore {
                     "_id": name.as_str(), "room_id": id.as_str(), "size": bytes.len() as i64,
                     "bytes": Binary { subtype: BinarySubtype::Generic, bytes },
                 };
-                self.gifs().replace_one(doc! { "_id": name.as_str() }, gif).upsert(true).await.map_err(db_err)?;
-                report.gifs += 1;
+                // GIF bytes never change under a name: a duplicate means an earlier run copied it.
+                match self.gifs().insert_one(gif).await {
+                    Ok(_) => report.gifs += 1,
+                    Err(e) if is_duplicate_key(&e) => {}
+                    Err(e) => return Err(db_err(e)),
+                }
             }
         }
         for (id, row) in source.export_sessions(crate::domain::now_millis()).await? {
