@@ -148,7 +148,11 @@ function onUpdate(update) {
       break;
     case 'RoomClosed':
       if (update.reason === 'SHUTTING_DOWN') resumeAfterComplete = true;
-      else if (update.reason === 'LEFT') go(leaving ? '' : 'LEFT');
+      // Our own 방 나가기: the exit handler navigates once leaveRoom has answered. Navigating here too
+      // would abort that request (and race the handler's own navigation).
+      else if (update.reason === 'LEFT') {
+        if (!leaving) go('LEFT');
+      }
       else go(update.reason === 'KICKED' ? 'KICKED' : 'DELETED');
       break;
     default:

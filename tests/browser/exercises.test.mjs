@@ -227,6 +227,19 @@ test('owner handoff: leaving passes the room on, in the room and in the lobby; e
   await C.page.waitForSelector('#owner-tools:not([hidden])', { timeout: WAIT });
   await B.page.waitForSelector('#owner-tools', { state: 'hidden', timeout: WAIT });
   assert.equal(await B.page.locator('#member-list .kick-btn').count(), 0);
+
+  // C closes the window without leaving: after the grace period (1 s here) C's exit is posted and the
+  // room passes back to B, the only one left.
+  await C.page.close();
+  await waitNotice(B.page, `${c.color}님이 퇴장하셨습니다.`);
+  await waitNotice(B.page, `${b.color}님이 방장이 되었습니다.`);
+  await B.page.waitForSelector('#owner-tools:not([hidden])', { timeout: WAIT });
+  await waitCount(B.page, '1/5');
+  assert.deepEqual(
+    (await notices(B.page)).filter((n) => n.includes('방장')),
+    [`${b.color}님이 방장이 되었습니다.`, `${c.color}님이 방장이 되었습니다.`, `${b.color}님이 방장이 되었습니다.`],
+    'each handoff once, in order',
+  );
   for (const p of [A, B, C]) {
     clean(p);
     await p.context.close();
