@@ -2,7 +2,7 @@
 //!
 //! Codemap:
 //! - [`domain`]: plain types and rules (ids, validated inputs, colours, events); no I/O.
-//! - [`store`]: the [`Store`](store::Store) trait and its backends (SQLite embedded store).
+//! - [`store`]: the [`Store`](store::Store) trait and its backends (SQLite embedded store, MongoDB).
 //! - [`bus`]: publish/subscribe between the hub and live subscriptions (in-process broadcast).
 //! - [`hub`]: the only code that changes state: validates, persists, then publishes; presence and grace.
 //! - [`gifcheck`]: decides whether uploaded bytes are a complete, bounded GIF.
