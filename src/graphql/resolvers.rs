@@ -30,21 +30,6 @@ fn parse_member(id: &ID) -> Result<crate::domain::MemberId, HubError> {
     crate::domain::MemberId::parse(id.as_str()).ok_or_else(|| HubError::Invalid("that member is not in this room".into()))
 }
 
-/// Runs a hub write of several steps (release a seat, post the exit, hand the room over…) on its own
-/// task, so it finishes even when the request is dropped: hyper drops a request's future when the client
-/// closes the connection (a page navigating away mid-leave does), and a leave cut off after its exit
-/// notice would leave the room without its next owner.
-async fn to_completion<T: Send + 'static>(
-    write: impl std::future::Future<Output = Result<T, HubError>> + Send + 'static,
-) -> Result<T, HubError> {
-    match tokio::spawn(write).await {
-        Ok(result) => result,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        // Only a runtime shutting down cancels a spawned task.
-        Err(_) => Err(HubError::Forbidden("the server is shutting down")),
-    }
-}
-
 /// Queries.
 pub struct QueryRoot;
 
@@ -141,8 +126,7 @@ impl MutationRoot {
     async fn leave_room(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let room = parse_room(&id).gql()?;
         let member = viewer(ctx)?.0.lock().await.id.clone();
-        let hub = hub(ctx).clone();
-        to_completion(async move { hub.leave(&room, &member).await }).await.gql()?;
+        hub(ctx).leave(&room, &member).await.gql()?;
         Ok(true)
     }
 
@@ -165,9 +149,8 @@ impl MutationRoot {
         let room = parse_room(&room_id).gql()?;
         let to = parse_member(&member_id).gql()?;
         let me = viewer(ctx)?.0.lock().await.id.clone();
-        let hub = hub(ctx).clone();
-        let (r, h) = (room.clone(), hub.clone());
-        to_completion(async move { h.transfer_ownership(&r, &me, &to).await }).await.gql()?;
+        let hub = hub(ctx);
+        hub.transfer_ownership(&room, &me, &to).await.gql()?;
         Ok(RoomObject(hub.room(&room).await.gql()?.room))
     }
 
@@ -176,8 +159,7 @@ impl MutationRoot {
         let room = parse_room(&room_id).gql()?;
         let target = parse_member(&member_id).gql()?;
         let me = viewer(ctx)?.0.lock().await.id.clone();
-        let hub = hub(ctx).clone();
-        to_completion(async move { hub.kick(&room, &me, &target).await }).await.gql()?;
+        hub(ctx).kick(&room, &me, &target).await.gql()?;
         Ok(true)
     }
 
@@ -193,8 +175,7 @@ impl MutationRoot {
     async fn delete_room(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let room = parse_room(&id).gql()?;
         let member = viewer(ctx)?.0.lock().await.id.clone();
-        let hub = hub(ctx).clone();
-        to_completion(async move { hub.delete_room(&room, &member).await }).await.gql()?;
+        hub(ctx).delete_room(&room, &member).await.gql()?;
         Ok(true)
     }
 }

@@ -109,7 +109,7 @@ async fn serve_socket(
     // Subscription tasks hand their messages to this loop; a bounded queue means a slow client slows its
     // own subscriptions (whose bus receivers then lag and resync from the store), never the server.
     let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(64);
-    let mut subs: HashMap<String, AbortHandle> = HashMap::new();
+    let mut subs: HashMap<String, Operation> = HashMap::new();
     let mut acknowledged = false;
     let init_deadline = tokio::time::sleep(cfg.init_timeout);
     tokio::pin!(init_deadline);
@@ -157,23 +157,55 @@ async fn serve_socket(
                         if socket.send(text(json!({"type": "error", "id": id, "payload": errors}))).await.is_err() { break None; }
                     }
                     ClientMessage::Subscribe { id, payload } => {
+                        let subscription = is_subscription(&payload);
                         let request = payload.data(viewer.clone());
                         let task = tokio::spawn(run_operation(schema.clone(), request, id.clone(), out_tx.clone()));
-                        subs.insert(id, task.abort_handle());
+                        subs.insert(id, Operation { task: task.abort_handle(), subscription });
                     }
                     ClientMessage::Complete { id } => {
-                        if let Some(task) = subs.remove(&id) { task.abort(); }
+                        if let Some(op) = subs.remove(&id) { op.stop(); }
                     }
                 }
             }
         }
     };
-    for task in subs.values() {
-        task.abort();
+    for op in subs.values() {
+        op.stop();
     }
     if let Some(frame) = closing {
         let _ = socket.send(frame).await;
     }
+}
+
+/// A running operation of this socket.
+struct Operation {
+    task: AbortHandle,
+    subscription: bool,
+}
+
+impl Operation {
+    /// Ends a subscription at once; a query or mutation runs to completion even though nobody waits for
+    /// its answer any more, so a write is never cut between two of its steps.
+    fn stop(&self) {
+        if self.subscription {
+            self.task.abort();
+        }
+    }
+}
+
+/// Whether the operation the request selects is a subscription (unparsable requests are not; they fail
+/// at once anyway).
+fn is_subscription(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return false };
+    let ty = match &doc.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match request.operation_name.as_deref() {
+            Some(name) => ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty),
+            None => None,
+        },
+    };
+    ty == Some(OperationType::Subscription)
 }
 
 /// A message from an operation task to the socket loop.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::routing::get;
+use axum::response::IntoResponse;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
@@ -102,10 +103,24 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(error::healthz))
         .nest_service("/static", tower_http::services::ServeDir::new(static_dir()))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Runs each request's handler on its own task, so it completes even when the client goes away: hyper
+/// drops a request's future when its connection closes, and a write cut off between two of its steps
+/// (persisted but not published, an exit posted but the room not handed on) would leave live clients
+/// out of step with the store. A page navigating away mid-`leaveRoom` did exactly that.
+async fn run_to_completion(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime shutting down cancels a spawned task.
+        Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// Where `static/` lives: next to the crate at build time (the binary is run from the checkout).

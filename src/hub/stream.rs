@@ -81,8 +81,17 @@ impl Hub {
             Some(after) => after,
             None => self.latest_seq(room, member).await?,
         };
-        self.connect(room, member).await?;
-        let guard = ConnectionGuard { hub: self.clone(), room: room.clone(), member: member.clone() };
+        // Taking the seat runs on its own task and hands back the guard that will release it: if this
+        // subscription is dropped meanwhile (the client completes it, the socket closes), the task still
+        // finishes and dropping its unclaimed guard releases the seat — never a seat held by nobody.
+        let seat = {
+            let (hub, room, member) = (self.clone(), room.clone(), member.clone());
+            tokio::spawn(async move {
+                hub.connect(&room, &member).await?;
+                Ok::<_, HubError>(ConnectionGuard { hub, room, member })
+            })
+        };
+        let guard = seat.await.map_err(|e| HubError::from(crate::store::StoreError::Backend(format!("seat task: {e}"))))??;
         let hub = self.clone();
         let (room, member) = (room.clone(), member.clone());
         let shutdown = self.shutdown.clone();

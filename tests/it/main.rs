@@ -6,6 +6,7 @@ pub mod support;
 
 mod api;
 mod cli;
+mod completion;
 mod exercises;
 mod gifs;
 mod graphql_ws_js;

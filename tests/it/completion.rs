@@ -1,0 +1,42 @@
+//! Writes run to completion even when the client stops waiting: a dropped HTTP connection or a
+//! `complete` sent for a mutation must not cut a write between two of its steps.
+
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+
+use crate::support::*;
+
+/// Room creation with a password is slow on purpose (Argon2id), so the client is long gone before it ends.
+const CREATE: &str = r#"mutation { createRoom(title: "finished anyway", password: "slow-to-hash") { id } }"#;
+
+async fn room_titles(app: &TestApp) -> Vec<String> {
+    let d = app.member().ok("{ rooms { title } }", json!({})).await;
+    d["rooms"].as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_write_completes_after_the_http_client_hangs_up() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "query": CREATE }).to_string();
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        app.addr,
+        body.len()
+    );
+    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    tcp.shutdown().await.unwrap();
+    drop(tcp); // gone before the hash is done
+    eventually("the room exists", || async { room_titles(&app).await.contains(&"finished anyway".to_owned()).then_some(()) }).await;
+}
+
+#[tokio::test]
+async fn a_mutation_completed_by_the_client_over_the_socket_still_finishes() {
+    let app = TestApp::spawn().await;
+    let m = app.member();
+    let mut ws = m.ws().await;
+    ws.subscribe("m", CREATE, json!({})).await;
+    ws.send_json(json!({"type": "complete", "id": "m"})).await;
+    ws.close().await;
+    eventually("the room exists", || async { room_titles(&app).await.contains(&"finished anyway".to_owned()).then_some(()) }).await;
+}
