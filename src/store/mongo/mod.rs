@@ -95,11 +95,6 @@ impl MongoStore {
         self.db.name()
     }
 
-    /// Drops the whole database (test clean-up only).
-    pub async fn drop_database(&self) -> Result<()> {
-        self.db.drop().await.map_err(db_err)
-    }
-
     fn rooms(&self) -> Collection<Document> {
         self.db.collection("rooms")
     }
@@ -126,6 +121,7 @@ fn one_line(e: &mongodb::error::Error) -> String {
     e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Maps a driver error to the store's one error type (the text is for logs only).
 pub(crate) fn db_err(e: mongodb::error::Error) -> StoreError {
     StoreError::Backend(one_line(&e))
 }
