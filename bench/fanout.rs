@@ -76,7 +76,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() {
     println!("fan-out: {MESSAGES} messages from one sender, debug={}", cfg!(debug_assertions));
-    println!("{:>5} {:>12} {:>14} {:>12} {:>10} {:>10} {:>16}", "N", "send msgs/s", "deliveries/s", "until last", "p50 send", "p99 send", "deliveries/s ÷ N=1");
+    println!(
+        "{:>5} {:>12} {:>14} {:>12} {:>10} {:>10} {:>16}",
+        "N", "send msgs/s", "deliveries/s", "until last", "p50 send", "p99 send", "deliveries/s ÷ N=1"
+    );
     let mut base = None;
     for n in [1, 10, 50, 99] {
         let (sent, total, mut lat) = run(n).await;

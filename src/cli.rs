@@ -71,11 +71,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         gif_max_bytes: args.gif_max_bytes,
         ..WebConfig::default()
     };
-    let limits = QueryLimits {
-        depth: args.graphql_depth,
-        complexity: args.graphql_complexity,
-        aliases: args.graphql_aliases,
-    };
+    let limits =
+        QueryLimits { depth: args.graphql_depth, complexity: args.graphql_complexity, aliases: args.graphql_aliases };
     let state = build_state(store, hub_config, web, limits);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -124,19 +121,27 @@ async fn rooms(data: DataArgs, action: RoomsCommand) -> anyhow::Result<()> {
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                println!("{:<26}  {:<7}  {:>8}  {:>7}  {:<7}  {:<20}  TITLE", "ID", "KIND", "CAPACITY", "MEMBERS", "OWNER", "CREATED");
+                println!(
+                    "{:<26}  {:<7}  {:>8}  {:>7}  {:<7}  {:<20}  TITLE",
+                    "ID", "KIND", "CAPACITY", "MEMBERS", "OWNER", "CREATED"
+                );
                 for r in &rooms {
-                    let owner = r.owner.as_ref().map(|o| Color::of(o.as_str()).to_string()).unwrap_or_else(|| "-".into());
+                    let owner =
+                        r.owner.as_ref().map(|o| Color::of(o.as_str()).to_string()).unwrap_or_else(|| "-".into());
                     let kind = if r.secret { "secret" } else { "public" };
                     let created = crate::graphql::rfc3339(r.created_at);
-                    println!("{:<26}  {:<7}  {:>8}  {:>7}  {:<7}  {:<20}  {}", r.id, kind, r.capacity, r.member_count, owner, created, r.title);
+                    println!(
+                        "{:<26}  {:<7}  {:>8}  {:>7}  {:<7}  {:<20}  {}",
+                        r.id, kind, r.capacity, r.member_count, owner, created, r.title
+                    );
                 }
             }
         }
         RoomsCommand::Create { title, capacity, password_stdin, persistent } => {
             let password = if password_stdin { Some(read_password()?) } else { None };
             let creator = Creator::Operator { persistent };
-            let room = hub.create_room(creator, &title, Some(capacity), password.as_deref()).await.map_err(user_error)?;
+            let room =
+                hub.create_room(creator, &title, Some(capacity), password.as_deref()).await.map_err(user_error)?;
             println!("{}", room.id);
         }
         RoomsCommand::Delete { id } => {

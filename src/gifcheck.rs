@@ -23,12 +23,7 @@ pub struct GifLimits {
 impl Default for GifLimits {
     /// 2048 × 2048 pixels, 1000 frames, 200 million pixels in total.
     fn default() -> Self {
-        Self {
-            max_width: 2048,
-            max_height: 2048,
-            max_frames: 1000,
-            max_total_pixels: 200_000_000,
-        }
+        Self { max_width: 2048, max_height: 2048, max_frames: 1000, max_total_pixels: 200_000_000 }
     }
 }
 
@@ -175,10 +170,7 @@ fn walk(bytes: &[u8]) -> Result<Shape, GifError> {
     let flags = cur.byte()?;
     cur.take(2)?;
     cur.colour_table(flags)?;
-    let mut shape = Shape {
-        screen,
-        ..Shape::default()
-    };
+    let mut shape = Shape { screen, ..Shape::default() };
     loop {
         match cur.byte()? {
             // Extension: label, then data sub-blocks (contents left to the decoder).
@@ -228,9 +220,7 @@ fn decode_all(gif: &[u8], limits: &GifLimits, frames: usize) -> Result<(), GifEr
     let mut decoded = 0;
     while decoder.next_frame_info().map_err(decode_error)?.is_some() {
         buffer.resize(decoder.buffer_size(), 0);
-        decoder
-            .read_into_buffer(&mut buffer)
-            .map_err(decode_error)?;
+        decoder.read_into_buffer(&mut buffer).map_err(decode_error)?;
         decoded += 1;
     }
     // The decoder and the walk must agree on what the file holds.
@@ -261,11 +251,8 @@ mod tests {
         {
             let mut enc = gif::Encoder::new(&mut out, w, h, &[0, 0, 0, 255, 255, 255]).unwrap();
             for i in 0..frames {
-                let pixels: Vec<u8> = (0..usize::from(w) * usize::from(h))
-                    .map(|p| ((p + i) % 2) as u8)
-                    .collect();
-                enc.write_frame(&gif::Frame::from_indexed_pixels(w, h, pixels, None))
-                    .unwrap();
+                let pixels: Vec<u8> = (0..usize::from(w) * usize::from(h)).map(|p| ((p + i) % 2) as u8).collect();
+                enc.write_frame(&gif::Frame::from_indexed_pixels(w, h, pixels, None)).unwrap();
             }
         }
         out
@@ -303,20 +290,14 @@ mod tests {
 
     #[test]
     fn a_cut_signature_is_truncated() {
-        assert_eq!(
-            check(b"GIF8", &GifLimits::default()),
-            Err(GifError::Truncated)
-        );
+        assert_eq!(check(b"GIF8", &GifLimits::default()), Err(GifError::Truncated));
     }
 
     #[test]
     fn every_proper_prefix_of_a_gif_is_refused() {
         let gif = tiny_gif(3, 3, 2);
         for len in 0..gif.len() {
-            assert!(
-                check(&gif[..len], &GifLimits::default()).is_err(),
-                "prefix {len} accepted"
-            );
+            assert!(check(&gif[..len], &GifLimits::default()).is_err(), "prefix {len} accepted");
         }
     }
 
@@ -362,10 +343,7 @@ mod tests {
     #[test]
     fn a_screen_wider_than_the_limit_is_too_large() {
         let gif = tiny_gif(4, 4, 1);
-        let limits = GifLimits {
-            max_width: 3,
-            ..GifLimits::default()
-        };
+        let limits = GifLimits { max_width: 3, ..GifLimits::default() };
         assert_eq!(check(&gif, &limits), Err(GifError::TooLarge));
     }
 
@@ -381,25 +359,16 @@ mod tests {
     #[test]
     fn more_frames_than_allowed_is_too_many_frames() {
         let gif = tiny_gif(1, 1, 4);
-        let limits = GifLimits {
-            max_frames: 3,
-            ..GifLimits::default()
-        };
+        let limits = GifLimits { max_frames: 3, ..GifLimits::default() };
         assert_eq!(check(&gif, &limits), Err(GifError::TooManyFrames));
     }
 
     #[test]
     fn more_pixels_than_allowed_is_too_many_pixels() {
         let gif = tiny_gif(4, 4, 3);
-        let limits = GifLimits {
-            max_total_pixels: 47,
-            ..GifLimits::default()
-        };
+        let limits = GifLimits { max_total_pixels: 47, ..GifLimits::default() };
         assert_eq!(check(&gif, &limits), Err(GifError::TooManyPixels));
-        let limits = GifLimits {
-            max_total_pixels: 48,
-            ..GifLimits::default()
-        };
+        let limits = GifLimits { max_total_pixels: 48, ..GifLimits::default() };
         assert_eq!(check(&gif, &limits), Ok(gif.len()));
     }
 
@@ -407,9 +376,6 @@ mod tests {
     fn error_codes_are_stable_and_messages_readable() {
         assert_eq!(GifError::NotAGif.code(), "not_a_gif");
         assert_eq!(GifError::TooManyPixels.code(), "too_many_pixels");
-        assert_eq!(
-            GifError::Truncated.to_string(),
-            "the GIF file is incomplete"
-        );
+        assert_eq!(GifError::Truncated.to_string(), "the GIF file is incomplete");
     }
 }

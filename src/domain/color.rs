@@ -41,8 +41,7 @@ impl Color {
     /// produced by `of`, so it is always well-formed.
     fn channels(&self) -> [u8; 3] {
         let hex = &self.0[1..];
-        let byte =
-            |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("Color is always #rrggbb");
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("Color is always #rrggbb");
         [byte(0), byte(2), byte(4)]
     }
 }
@@ -83,11 +82,8 @@ fn package_sha256_prefix(input: &str) -> u32 {
 /// round identically before `Math.round`.
 fn hsl_to_rgb(hue: f64, saturation: f64, lightness: f64) -> [u8; 3] {
     let h = hue / 360.0;
-    let q = if lightness < 0.5 {
-        lightness * (1.0 + saturation)
-    } else {
-        lightness + saturation - lightness * saturation
-    };
+    let q =
+        if lightness < 0.5 { lightness * (1.0 + saturation) } else { lightness + saturation - lightness * saturation };
     let p = 2.0 * lightness - q;
     [h + 1.0 / 3.0, h, h - 1.0 / 3.0].map(|mut c| {
         if c < 0.0 {
@@ -201,10 +197,7 @@ mod tests {
 
     #[test]
     fn the_same_id_always_gets_the_same_colour() {
-        assert_eq!(
-            Color::of("01HZY3J8K0ABCDEFGHJKMNPQRS"),
-            Color::of("01HZY3J8K0ABCDEFGHJKMNPQRS")
-        );
+        assert_eq!(Color::of("01HZY3J8K0ABCDEFGHJKMNPQRS"), Color::of("01HZY3J8K0ABCDEFGHJKMNPQRS"));
     }
 
     #[test]
@@ -219,10 +212,7 @@ mod tests {
             let s = c.as_str();
             assert_eq!(s.len(), 7, "{s}");
             assert!(s.starts_with('#'));
-            assert!(
-                s[1..].chars().all(|ch| matches!(ch, '0'..='9' | 'a'..='f')),
-                "{s}"
-            );
+            assert!(s[1..].chars().all(|ch| matches!(ch, '0'..='9' | 'a'..='f')), "{s}");
         }
     }
 

@@ -141,4 +141,3 @@ pub enum LobbyEvent {
     /// The room is gone.
     Removed(RoomId),
 }
-

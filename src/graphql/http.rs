@@ -28,13 +28,12 @@ pub fn router() -> Router<AppState> {
 
 /// Serves the GraphiQL page (its assets come from a CDN, so this page alone gets a CSP allowing it).
 async fn show_graphiql(headers: HeaderMap) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
+    let wants_html =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
     if !wants_html {
         // Queries by GET would put variables (passwords!) into URLs and logs, and GET must never mutate.
-        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], "use POST with a JSON body").into_response();
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], "use POST with a JSON body")
+            .into_response();
     }
     let page = async_graphql::http::GraphiQLSource::build()
         .endpoint("/graphql")
@@ -55,7 +54,12 @@ fn bad_request(message: &str) -> Response {
 }
 
 /// Executes one operation from a JSON body.
-async fn execute_graphql(State(app): State<AppState>, member: CurrentMember, headers: HeaderMap, body: Bytes) -> Response {
+async fn execute_graphql(
+    State(app): State<AppState>,
+    member: CurrentMember,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -16,8 +16,8 @@ use crate::http::session::CurrentMember;
 use crate::hub::{Hub, HubError};
 
 pub use self::http::router;
-pub use types::rfc3339;
 pub use resolvers::{MutationRoot, QueryRoot, SubscriptionRoot};
+pub use types::rfc3339;
 pub use ws::WsConfig;
 
 /// The schema type.

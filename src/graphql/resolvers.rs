@@ -7,8 +7,8 @@ use async_graphql::{Context, Object, Subscription, ID};
 use futures::{Stream, StreamExt};
 
 use super::types::{
-    room_id, LobbySnapshot, LobbyUpdate, Member, RoomCreated, RoomEventObject, RoomObject, RoomRemoved, RoomUpdateObject,
-    RoomUpdated,
+    room_id, LobbySnapshot, LobbyUpdate, Member, RoomCreated, RoomEventObject, RoomObject, RoomRemoved,
+    RoomUpdateObject, RoomUpdated,
 };
 use super::{coded, GqlResult, Viewer};
 use crate::domain::LobbyEvent;
@@ -27,7 +27,8 @@ fn parse_room(id: &ID) -> Result<crate::domain::RoomId, HubError> {
 }
 
 fn parse_member(id: &ID) -> Result<crate::domain::MemberId, HubError> {
-    crate::domain::MemberId::parse(id.as_str()).ok_or_else(|| HubError::Invalid("that member is not in this room".into()))
+    crate::domain::MemberId::parse(id.as_str())
+        .ok_or_else(|| HubError::Invalid("that member is not in this room".into()))
 }
 
 /// Queries.
@@ -64,10 +65,8 @@ impl QueryRoot {
     ) -> async_graphql::Result<Vec<RoomEventObject>> {
         let room = parse_room(&room_id).gql()?;
         let v = viewer(ctx)?.0.lock().await;
-        let events = hub(ctx)
-            .messages(&room, &v.id, v.is_granted(&room), after, before, last.map(i64::from))
-            .await
-            .gql()?;
+        let events =
+            hub(ctx).messages(&room, &v.id, v.is_granted(&room), after, before, last.map(i64::from)).await.gql()?;
         Ok(events.into_iter().map(|e| RoomEventObject(Arc::new(e))).collect())
     }
 }
@@ -87,14 +86,18 @@ impl MutationRoot {
     ) -> async_graphql::Result<RoomObject> {
         let v = viewer(ctx)?.0.lock().await;
         let creator = Creator::Member(v.id.clone());
-        let room =
-            hub(ctx).create_room(creator, &title, capacity.map(i64::from), password.as_deref()).await.gql()?;
+        let room = hub(ctx).create_room(creator, &title, capacity.map(i64::from), password.as_deref()).await.gql()?;
         Ok(RoomObject(room))
     }
 
     /// Checks that you may enter: the room exists, the password (secret rooms; remembered in your
     /// session), a free place. Subscribing to `room(id)` takes the seat.
-    async fn enter_room(&self, ctx: &Context<'_>, id: ID, password: Option<String>) -> async_graphql::Result<RoomObject> {
+    async fn enter_room(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        password: Option<String>,
+    ) -> async_graphql::Result<RoomObject> {
         let room = parse_room(&id).gql()?;
         let hub = hub(ctx);
         let mut v = viewer(ctx)?.0.lock().await;
@@ -145,7 +148,12 @@ impl MutationRoot {
     }
 
     /// Hands the room to another present member (owner only).
-    async fn transfer_ownership(&self, ctx: &Context<'_>, room_id: ID, member_id: ID) -> async_graphql::Result<RoomObject> {
+    async fn transfer_ownership(
+        &self,
+        ctx: &Context<'_>,
+        room_id: ID,
+        member_id: ID,
+    ) -> async_graphql::Result<RoomObject> {
         let room = parse_room(&room_id).gql()?;
         let to = parse_member(&member_id).gql()?;
         let me = viewer(ctx)?.0.lock().await.id.clone();

@@ -217,12 +217,7 @@ struct Outgoing {
 
 /// Executes one operation and forwards its results as `next` messages, then `complete`. An operation
 /// refused before producing data (validation, access, capacity) gets one `error` message instead.
-async fn run_operation(
-    schema: AppSchema,
-    request: async_graphql::Request,
-    id: String,
-    out: mpsc::Sender<Outgoing>,
-) {
+async fn run_operation(schema: AppSchema, request: async_graphql::Request, id: String, out: mpsc::Sender<Outgoing>) {
     let mut stream = schema.execute_stream(request);
     let mut first = true;
     while let Some(response) = stream.next().await {

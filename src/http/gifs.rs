@@ -40,7 +40,9 @@ async fn upload_gif(
     let max = app.web.gif_max_bytes;
     let mut file = None;
     // The client's filename and content type are ignored: only the bytes are judged.
-    while let Some(mut field) = multipart.next_field().await.map_err(|_| invalid("the upload is not valid multipart"))? {
+    while let Some(mut field) =
+        multipart.next_field().await.map_err(|_| invalid("the upload is not valid multipart"))?
+    {
         if field.name() != Some("gif") {
             continue;
         }

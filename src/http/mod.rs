@@ -3,15 +3,15 @@
 mod error;
 mod gifs;
 mod pages;
-pub mod texts;
 pub mod session;
+pub mod texts;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::routing::get;
 use axum::response::IntoResponse;
+use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
@@ -96,7 +96,11 @@ pub fn router(state: AppState) -> Router {
         .with_secure(state.web.secure_cookies)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle));
-    let with_session = Router::new().merge(pages::router()).merge(gifs::upload_router(state.web.gif_max_bytes)).merge(crate::graphql::router()).layer(sessions);
+    let with_session = Router::new()
+        .merge(pages::router())
+        .merge(gifs::upload_router(state.web.gif_max_bytes))
+        .merge(crate::graphql::router())
+        .layer(sessions);
     Router::new()
         .merge(with_session)
         .merge(gifs::serve_router())
@@ -104,7 +108,10 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/static", tower_http::services::ServeDir::new(static_dir()))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(run_to_completion))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

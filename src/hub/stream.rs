@@ -91,7 +91,8 @@ impl Hub {
                 Ok::<_, HubError>(ConnectionGuard { hub, room, member })
             })
         };
-        let guard = seat.await.map_err(|e| HubError::from(crate::store::StoreError::Backend(format!("seat task: {e}"))))??;
+        let guard =
+            seat.await.map_err(|e| HubError::from(crate::store::StoreError::Backend(format!("seat task: {e}"))))??;
         let hub = self.clone();
         let (room, member) = (room.clone(), member.clone());
         let shutdown = self.shutdown.clone();

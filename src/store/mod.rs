@@ -12,7 +12,9 @@ use async_trait::async_trait;
 
 use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId};
 
-pub use mongo::{ImportReport, MongoStore, DEFAULT_DATABASE as MONGO_DEFAULT_DATABASE, SCHEMA_VERSION as MONGO_SCHEMA_VERSION};
+pub use mongo::{
+    ImportReport, MongoStore, DEFAULT_DATABASE as MONGO_DEFAULT_DATABASE, SCHEMA_VERSION as MONGO_SCHEMA_VERSION,
+};
 pub use sqlite::{SqliteStore, StoredEvent, StoredMember, StoredRoom, SCHEMA_VERSION as SQLITE_SCHEMA_VERSION};
 
 /// A storage failure. The text is for logs; clients only ever see a generic `INTERNAL`.

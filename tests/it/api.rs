@@ -36,7 +36,8 @@ async fn create_room_makes_the_creator_owner_and_lists_it() {
     assert_eq!(room["owner"]["color"], color.as_str());
     let listed = app.member().ok("{ rooms { id title } }", json!({})).await;
     assert_eq!(listed["rooms"][0]["id"], room["id"]);
-    let one = app.member().ok("query($id: ID!) { room(id: $id) { title memberCount } }", json!({"id": room["id"]})).await;
+    let one =
+        app.member().ok("query($id: ID!) { room(id: $id) { title memberCount } }", json!({"id": room["id"]})).await;
     assert_eq!(one["room"]["title"], "수다방");
 }
 
@@ -45,15 +46,9 @@ async fn create_room_refuses_bad_titles_and_capacities_with_invalid_input() {
     let app = TestApp::spawn().await;
     let a = app.member();
     let q = "mutation($t: String!, $c: Int) { createRoom(title: $t, capacity: $c) { id } }";
-    for (title, cap) in [
-        ("", 10),
-        ("   ", 10),
-        (&*"x".repeat(81), 10),
-        ("evil\u{202E}txt", 10),
-        ("ok", 1),
-        ("ok", 101),
-        ("ok", -3),
-    ] {
+    for (title, cap) in
+        [("", 10), ("   ", 10), (&*"x".repeat(81), 10), ("evil\u{202E}txt", 10), ("ok", 1), ("ok", 101), ("ok", -3)]
+    {
         assert_eq!(a.err_code(q, json!({"t": title, "c": cap})).await, "INVALID_INPUT", "{title:?} {cap}");
     }
     // A capacity that is not an integer is refused by GraphQL itself; nothing was created either way.
@@ -66,12 +61,7 @@ async fn create_room_refuses_bad_titles_and_capacities_with_invalid_input() {
 async fn no_api_answer_ever_contains_the_password() {
     let app = TestApp::spawn().await;
     let a = app.member();
-    let d = a
-        .ok(
-            r#"mutation { createRoom(title: "secret", password: "pa55-word!") { id secret } }"#,
-            json!({}),
-        )
-        .await;
+    let d = a.ok(r#"mutation { createRoom(title: "secret", password: "pa55-word!") { id secret } }"#, json!({})).await;
     assert_eq!(d["createRoom"]["secret"], true);
     let everything = a.gql("{ rooms { id title secret owner { id } capacity createdAt } }", json!({})).await;
     assert!(!everything.to_string().contains("pa55-word!"));
@@ -117,9 +107,7 @@ async fn a_secret_room_refuses_history_and_seats_without_the_password() {
     let owner = app.member();
     let room = owner.create_room("secret", 5, Some("pw")).await;
     let stranger = app.member();
-    let code = stranger
-        .err_code("query($r: ID!) { messages(roomId: $r) { seq } }", json!({"r": room}))
-        .await;
+    let code = stranger.err_code("query($r: ID!) { messages(roomId: $r) { seq } }", json!({"r": room})).await;
     assert_eq!(code, "FORBIDDEN");
     let mut ws = stranger.ws().await;
     ws.subscribe_room("s", &room, None).await;
@@ -136,7 +124,8 @@ async fn send_message_requires_a_seat_and_valid_text() {
     let q = "mutation($r: ID!, $t: String!) { sendMessage(roomId: $r, text: $t) { seq } }";
     assert_eq!(a.err_code(q, json!({"r": room, "t": "hi"})).await, "FORBIDDEN", "not seated yet");
     let _ws = a.join(&room, None).await;
-    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&a).await).await.then_some(()) }).await;
+    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&a).await).await.then_some(()) })
+        .await;
     for bad in ["", "   ", &"가".repeat(1001), "bell\u{7}"] {
         assert_eq!(a.err_code(q, json!({"r": room, "t": bad})).await, "INVALID_INPUT");
     }
@@ -154,16 +143,17 @@ async fn a_retried_send_with_the_same_client_key_posts_once() {
     let a = app.member();
     let room = a.create_room("retry", 5, None).await;
     let _ws = a.join(&room, None).await;
-    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&a).await).await.then_some(()) }).await;
-    let q = "mutation($r: ID!, $t: String!, $k: String) { sendMessage(roomId: $r, text: $t, clientKey: $k) { seq text } }";
+    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&a).await).await.then_some(()) })
+        .await;
+    let q =
+        "mutation($r: ID!, $t: String!, $k: String) { sendMessage(roomId: $r, text: $t, clientKey: $k) { seq text } }";
     let first = a.ok(q, json!({"r": room, "t": "once", "k": "key-1"})).await;
     let again = a.ok(q, json!({"r": room, "t": "once", "k": "key-1"})).await;
     assert_eq!(first, again);
     let other = a.ok(q, json!({"r": room, "t": "twice", "k": "key-2"})).await;
     assert_eq!(other["sendMessage"]["seq"].as_i64().unwrap(), first["sendMessage"]["seq"].as_i64().unwrap() + 1);
-    let texts: Vec<_> = a
-        .ok("query($r: ID!) { messages(roomId: $r) { kind text } }", json!({"r": room}))
-        .await["messages"]
+    let texts: Vec<_> = a.ok("query($r: ID!) { messages(roomId: $r) { kind text } }", json!({"r": room})).await
+        ["messages"]
         .as_array()
         .unwrap()
         .iter()
@@ -206,7 +196,8 @@ async fn sending_is_rate_limited_per_member() {
     let room = a.create_room("flood", 5, None).await;
     let _wa = a.join(&room, None).await;
     let _wb = b.join(&room, None).await;
-    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&b).await).await.then_some(()) }).await;
+    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&b).await).await.then_some(()) })
+        .await;
     for i in 0..5 {
         a.send(&room, &format!("m{i}")).await;
     }
@@ -221,7 +212,8 @@ async fn messages_pages_are_capped_and_ordered() {
     let a = app.member();
     let room = a.create_room("pages", 5, None).await;
     let _ws = a.join(&room, None).await;
-    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&a).await).await.then_some(()) }).await;
+    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&a).await).await.then_some(()) })
+        .await;
     for i in 0..120 {
         a.send(&room, &format!("m{i}")).await;
     }

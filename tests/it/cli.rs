@@ -31,7 +31,8 @@ fn stdout(o: &Output) -> String {
 }
 
 async fn run(dir: &Path, args: &[&str]) -> Output {
-    let (dir, args): (std::path::PathBuf, Vec<String>) = (dir.to_path_buf(), args.iter().map(|s| s.to_string()).collect());
+    let (dir, args): (std::path::PathBuf, Vec<String>) =
+        (dir.to_path_buf(), args.iter().map(|s| s.to_string()).collect());
     tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         gifchat(&dir, &refs, None)
@@ -133,7 +134,10 @@ async fn cli_changes_reach_connected_clients_of_a_running_server() {
     let started = std::time::Instant::now();
     let created = lobby.recv().await.unwrap()["payload"]["data"]["lobby"].clone();
     let waited = started.elapsed();
-    assert_eq!((created["__typename"].as_str(), created["room"]["id"].as_str()), (Some("RoomCreated"), Some(id.as_str())));
+    assert_eq!(
+        (created["__typename"].as_str(), created["room"]["id"].as_str()),
+        (Some("RoomCreated"), Some(id.as_str()))
+    );
     assert!(waited < std::time::Duration::from_secs(2), "took {waited:?}");
 
     // The first member in becomes the owner of an ownerless room.

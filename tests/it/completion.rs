@@ -27,7 +27,10 @@ async fn a_write_completes_after_the_http_client_hangs_up() {
     tcp.write_all(request.as_bytes()).await.unwrap();
     tcp.shutdown().await.unwrap();
     drop(tcp); // gone before the hash is done
-    eventually("the room exists", || async { room_titles(&app).await.contains(&"finished anyway".to_owned()).then_some(()) }).await;
+    eventually("the room exists", || async {
+        room_titles(&app).await.contains(&"finished anyway".to_owned()).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -38,5 +41,8 @@ async fn a_mutation_completed_by_the_client_over_the_socket_still_finishes() {
     ws.subscribe("m", CREATE, json!({})).await;
     ws.send_json(json!({"type": "complete", "id": "m"})).await;
     ws.close().await;
-    eventually("the room exists", || async { room_titles(&app).await.contains(&"finished anyway".to_owned()).then_some(()) }).await;
+    eventually("the room exists", || async {
+        room_titles(&app).await.contains(&"finished anyway".to_owned()).then_some(())
+    })
+    .await;
 }

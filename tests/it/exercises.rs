@@ -9,7 +9,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::*;
 
-const MEMBERS: &str = "query($id: ID!) { room(id: $id) { owner { id } memberCount members { member { id color } owner } } }";
+const MEMBERS: &str =
+    "query($id: ID!) { room(id: $id) { owner { id } memberCount members { member { id color } owner } } }";
 
 /// A room with `n` seated members (the first owns it); each socket has seen everyone's joins.
 async fn room_with(app: &TestApp, n: usize) -> (String, Vec<(Member, Ws, String)>) {
@@ -92,7 +93,10 @@ async fn a_whisper_reaches_only_sender_and_recipient_live_and_in_history() {
     assert_eq!(d["whisper"]["kind"], "WHISPER");
     for ws in [&mut wa, &mut wb] {
         let e = ws.next_event("r").await;
-        assert_eq!((e["kind"].as_str(), e["text"].as_str(), e["seq"].as_i64()), (Some("WHISPER"), Some(secret), Some(seq)));
+        assert_eq!(
+            (e["kind"].as_str(), e["text"].as_str(), e["seq"].as_i64()),
+            (Some("WHISPER"), Some(secret), Some(seq))
+        );
         assert_eq!(e["member"]["id"], a_id.as_str());
         assert_eq!(e["target"]["id"], b_id.as_str());
     }
@@ -104,7 +108,9 @@ async fn a_whisper_reaches_only_sender_and_recipient_live_and_in_history() {
     assert!(frames.iter().any(|f| f.contains("\"public\"")), "C still gets public messages: {frames:?}");
     let history = |m: Member| {
         let room = room.clone();
-        async move { m.ok("query($r: ID!) { messages(roomId: $r) { seq kind text } }", json!({"r": room})).await.to_string() }
+        async move {
+            m.ok("query($r: ID!) { messages(roomId: $r) { seq kind text } }", json!({"r": room})).await.to_string()
+        }
     };
     assert!(!history(c.clone()).await.contains(secret));
     assert!(history(a.clone()).await.contains(secret));
@@ -137,7 +143,11 @@ async fn when_the_owner_drops_the_longest_present_member_becomes_owner_and_lobbi
     let watcher = app.member();
     let mut lobby = watcher.ws().await;
     lobby
-        .subscribe("l", "subscription { lobby { __typename ... on RoomUpdated { room { id owner { id color } } } } }", json!({}))
+        .subscribe(
+            "l",
+            "subscription { lobby { __typename ... on RoomUpdated { room { id owner { id color } } } } }",
+            json!({}),
+        )
         .await;
     lobby.recv().await.unwrap();
     let (_c, mut wc, _) = seated.pop().unwrap();
@@ -155,7 +165,10 @@ async fn when_the_owner_drops_the_longest_present_member_becomes_owner_and_lobbi
             break m;
         }
     };
-    assert_eq!(owner["payload"]["data"]["lobby"]["room"]["owner"]["color"], gifchat::domain::Color::of(&b_id).to_string());
+    assert_eq!(
+        owner["payload"]["data"]["lobby"]["room"]["owner"]["color"],
+        gifchat::domain::Color::of(&b_id).to_string()
+    );
 }
 
 #[tokio::test]
@@ -175,7 +188,8 @@ async fn the_owner_hands_over_explicitly_and_of_two_concurrent_transfers_exactly
     let d = a.ok(MEMBERS, json!({"id": room})).await;
     assert_eq!(d["room"]["owner"]["id"], winner);
     let history = a.ok("query($r: ID!) { messages(roomId: $r) { kind member { id } } }", json!({"r": room})).await;
-    let changes: Vec<&Value> = history["messages"].as_array().unwrap().iter().filter(|m| m["kind"] == "OWNER_CHANGED").collect();
+    let changes: Vec<&Value> =
+        history["messages"].as_array().unwrap().iter().filter(|m| m["kind"] == "OWNER_CHANGED").collect();
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0]["member"]["id"], winner);
 }
@@ -214,7 +228,14 @@ async fn a_kicked_member_is_ended_at_once_and_cannot_come_back() {
     let refused = again.recv().await.unwrap();
     assert_eq!(refused["type"], "error");
     assert_eq!(refused["payload"][0]["extensions"]["code"], "FORBIDDEN");
-    assert_eq!(c.err_code("mutation($r: ID!, $t: String!) { sendMessage(roomId: $r, text: $t) { seq } }", json!({"r": room, "t": "still here"})).await, "FORBIDDEN");
+    assert_eq!(
+        c.err_code(
+            "mutation($r: ID!, $t: String!) { sendMessage(roomId: $r, text: $t) { seq } }",
+            json!({"r": room, "t": "still here"})
+        )
+        .await,
+        "FORBIDDEN"
+    );
     let d = a.ok(MEMBERS, json!({"id": room})).await;
     assert_eq!(d["room"]["memberCount"], 2);
 }
@@ -226,11 +247,14 @@ async fn a_kick_racing_the_targets_leave_leaves_one_exit() {
         let (room, mut seated) = room_with(&app, 3).await;
         let (c, _wc, c_id) = seated.pop().unwrap();
         let a = seated[0].0.clone();
-        let kick = a.gql("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({"r": room, "m": c_id}));
+        let kick =
+            a.gql("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({"r": room, "m": c_id}));
         let leave = c.gql("mutation($id: ID!) { leaveRoom(id: $id) }", json!({"id": room}));
         let (k, l) = tokio::join!(kick, leave);
         assert!(l.get("errors").is_none(), "{l}");
-        let d = a.ok("query($r: ID!) { messages(roomId: $r) { kind member { id } target { id } } }", json!({"r": room})).await;
+        let d = a
+            .ok("query($r: ID!) { messages(roomId: $r) { kind member { id } target { id } } }", json!({"r": room}))
+            .await;
         let exits: Vec<&Value> = d["messages"]
             .as_array()
             .unwrap()
@@ -248,13 +272,15 @@ async fn a_kick_racing_the_owners_leave_leaves_the_right_owner() {
         let app = TestApp::spawn().await;
         let (room, seated) = room_with(&app, 3).await;
         let (a, b_id, c_id) = (seated[0].0.clone(), seated[1].2.clone(), seated[2].2.clone());
-        let kick = a.gql("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({"r": room, "m": c_id}));
+        let kick =
+            a.gql("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({"r": room, "m": c_id}));
         let leave = a.gql("mutation($id: ID!) { leaveRoom(id: $id) }", json!({"id": room}));
         let (_k, l) = tokio::join!(kick, leave);
         assert!(l.get("errors").is_none(), "{l}");
         let d = seated[1].0.ok(MEMBERS, json!({"id": room})).await;
         assert_eq!(d["room"]["owner"]["id"], b_id.as_str(), "the longest present remaining member owns the room");
-        let members: Vec<&str> = d["room"]["members"].as_array().unwrap().iter().map(|m| m["member"]["id"].as_str().unwrap()).collect();
+        let members: Vec<&str> =
+            d["room"]["members"].as_array().unwrap().iter().map(|m| m["member"]["id"].as_str().unwrap()).collect();
         assert!(!members.contains(&seated[0].2.as_str()));
     }
 }

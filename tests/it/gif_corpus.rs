@@ -32,10 +32,8 @@ pub fn animation(frames: usize) -> Vec<u8> {
     enc.set_repeat(Repeat::Infinite).expect("loop extension");
     for i in 0..frames {
         // Noise keeps the LZW data long enough to cut in its middle.
-        let pixels: Vec<u8> = noise(i as u64 + 1, usize::from(side) * usize::from(side))
-            .into_iter()
-            .map(|b| b % 4)
-            .collect();
+        let pixels: Vec<u8> =
+            noise(i as u64 + 1, usize::from(side) * usize::from(side)).into_iter().map(|b| b % 4).collect();
         let mut frame = Frame::from_indexed_pixels(side, side, pixels, None);
         frame.delay = 10;
         enc.write_frame(&frame).expect("gif frame");
@@ -54,11 +52,7 @@ pub fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -80,9 +74,7 @@ pub fn png_bytes() -> Vec<u8> {
     // Width 1, height 1, depth 8, greyscale, deflate, adaptive filter, no interlace.
     png_chunk(&mut out, b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]);
     // zlib stream: one stored block holding [filter 0, pixel 0], then Adler-32 (0x00020001).
-    let idat = [
-        0x78, 0x01, 0x01, 0x02, 0x00, 0xFD, 0xFF, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01,
-    ];
+    let idat = [0x78, 0x01, 0x01, 0x02, 0x00, 0xFD, 0xFF, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01];
     png_chunk(&mut out, b"IDAT", &idat);
     png_chunk(&mut out, b"IEND", &[]);
     out
@@ -137,16 +129,13 @@ pub fn many_frames_gif(n: usize) -> Vec<u8> {
 /// which LZW cannot compress (~1.4 MB a frame; within the default limits up to ~250 MB).
 pub fn oversize_gif(min_bytes: usize) -> Vec<u8> {
     const SIDE: u16 = 1024;
-    let palette: Vec<u8> = (0..=255u8)
-        .flat_map(|i| [i, i.wrapping_mul(7), !i])
-        .collect();
+    let palette: Vec<u8> = (0..=255u8).flat_map(|i| [i, i.wrapping_mul(7), !i]).collect();
     let mut enc = Encoder::new(Vec::new(), SIDE, SIDE, &palette).expect("gif header");
     let mut seed = 1;
     // Add frames until the encoded data (plus its trailer) exceeds `min_bytes`.
     while enc.get_ref().len() < min_bytes {
         let pixels = noise(seed, usize::from(SIDE) * usize::from(SIDE));
-        enc.write_frame(&Frame::from_indexed_pixels(SIDE, SIDE, pixels, None))
-            .expect("gif frame");
+        enc.write_frame(&Frame::from_indexed_pixels(SIDE, SIDE, pixels, None)).expect("gif frame");
         seed += 1;
     }
     enc.into_inner().expect("gif trailer")

@@ -34,7 +34,10 @@ async fn the_official_graphql_ws_client_subscribes_and_receives() {
     assert!(joined.starts_with("EVENT ") && joined.contains("JOINED"), "{joined}");
     a.send(&room, "hello from rust").await;
     let message = next(&mut lines).await;
-    assert!(message.starts_with("EVENT ") && message.contains("hello from rust") && message.contains("MESSAGE"), "{message}");
+    assert!(
+        message.starts_with("EVENT ") && message.contains("hello from rust") && message.contains("MESSAGE"),
+        "{message}"
+    );
     let status = tokio::time::timeout(WAIT, child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "{status:?}");
 }

@@ -34,7 +34,9 @@ async fn batches_forms_and_garbage_bodies_are_refused() {
     let post = |body: &'static str, ct: &'static str| {
         app.http().post(format!("{}/graphql", app.base)).header("content-type", ct).body(body).send()
     };
-    let resp = post(r#"[{"query":"mutation{createRoom(title:\"a\"){id}}"},{"query":"{me{id}}"}]"#, "application/json").await.unwrap();
+    let resp = post(r#"[{"query":"mutation{createRoom(title:\"a\"){id}}"},{"query":"{me{id}}"}]"#, "application/json")
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("batched"));
     let resp = post(r#"query=mutation{createRoom(title:"a"){id}}"#, "application/x-www-form-urlencoded").await.unwrap();
@@ -61,7 +63,8 @@ async fn deep_complex_and_alias_heavy_queries_are_refused() {
     let app = TestApp::spawn().await;
     let m = app.member();
     // Introspection recurses through `ofType`: the classic way to build depth on a shallow schema.
-    let deep = format!("{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}", "{ ofType ".repeat(9), "}".repeat(9));
+    let deep =
+        format!("{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}", "{ ofType ".repeat(9), "}".repeat(9));
     let body = m.gql(&deep, json!({})).await;
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("nested too deep"), "{body}");
     let aliases: String = (0..31).map(|i| format!("a{i}: me {{ id }} ")).collect();
@@ -125,7 +128,11 @@ async fn websocket_protocol_violations_close_with_the_specified_codes() {
     let mut ws = fresh_ws(&app).await;
     assert_eq!(ws.close_code().await, Some(4408));
     // Invalid JSON, unknown type, binary frames → 4400.
-    for bad in [Message::Text("{oops".into()), Message::Text(r#"{"type":"nonsense"}"#.into()), Message::Binary(vec![1, 2, 3].into())] {
+    for bad in [
+        Message::Text("{oops".into()),
+        Message::Text(r#"{"type":"nonsense"}"#.into()),
+        Message::Binary(vec![1, 2, 3].into()),
+    ] {
         let mut ws = fresh_ws(&app).await;
         ws.init().await;
         ws.inner.send(bad).await.unwrap();
@@ -215,13 +222,8 @@ async fn healthz_answers_while_the_store_is_reachable() {
 #[tokio::test]
 async fn the_session_cookie_is_http_only_and_lax() {
     let app = TestApp::spawn().await;
-    let resp = app
-        .http()
-        .post(format!("{}/graphql", app.base))
-        .json(&json!({"query": "{ me { id } }"}))
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        app.http().post(format!("{}/graphql", app.base)).json(&json!({"query": "{ me { id } }"})).send().await.unwrap();
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("gifchat="), "{cookie}");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");

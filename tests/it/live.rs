@@ -44,7 +44,10 @@ async fn two_members_chat_live_and_see_each_others_joins() {
     let seq = a.send(&room, "안녕").await;
     for ws in [&mut wa, &mut wb] {
         let e = ws.next_event("r").await;
-        assert_eq!((e["kind"].as_str(), e["text"].as_str(), e["seq"].as_i64()), (Some("MESSAGE"), Some("안녕"), Some(seq)));
+        assert_eq!(
+            (e["kind"].as_str(), e["text"].as_str(), e["seq"].as_i64()),
+            (Some("MESSAGE"), Some("안녕"), Some(seq))
+        );
     }
     b.send(&room, "반가워").await;
     assert_eq!(wa.next_event("r").await["text"], "반가워");
@@ -132,12 +135,18 @@ async fn the_last_member_leaving_deletes_the_room_and_tells_the_lobby() {
     let mut lob = lobby(&watcher).await;
     let room = a.create_room("bye", 5, None).await;
     let created = lobby_next(&mut lob).await;
-    assert_eq!((created["__typename"].as_str(), created["room"]["id"].as_str()), (Some("RoomCreated"), Some(room.as_str())));
+    assert_eq!(
+        (created["__typename"].as_str(), created["room"]["id"].as_str()),
+        (Some("RoomCreated"), Some(room.as_str()))
+    );
     assert_eq!(created["room"]["owner"]["color"], a.me().await.1.as_str());
     let mut wa = a.join(&room, None).await;
     wa.next_event("r").await;
     let updated = lobby_next(&mut lob).await;
-    assert_eq!((updated["__typename"].as_str(), updated["room"]["memberCount"].as_i64()), (Some("RoomUpdated"), Some(1)));
+    assert_eq!(
+        (updated["__typename"].as_str(), updated["room"]["memberCount"].as_i64()),
+        (Some("RoomUpdated"), Some(1))
+    );
     a.ok("mutation($id: ID!) { leaveRoom(id: $id) }", json!({"id": room})).await;
     let removed = lobby_next(&mut lob).await;
     assert_eq!((removed["__typename"].as_str(), removed["id"].as_str()), (Some("RoomRemoved"), Some(room.as_str())));

@@ -58,7 +58,8 @@ fn free_port() -> u16 {
 #[test]
 fn an_unreachable_mongodb_at_start_exits_within_ten_seconds_with_one_clear_line() {
     let uri = format!("mongodb://127.0.0.1:{}/gifchat?directConnection=true", free_port());
-    for args in [&["serve", "--listen", "127.0.0.1:0", "--mongodb-uri", &uri][..], &["migrate", "--mongodb-uri", &uri]] {
+    for args in [&["serve", "--listen", "127.0.0.1:0", "--mongodb-uri", &uri][..], &["migrate", "--mongodb-uri", &uri]]
+    {
         let started = Instant::now();
         let out = gifchat(args, &[]);
         let took = started.elapsed();
@@ -279,7 +280,8 @@ async fn mongodb_gone_while_serving_fails_with_internal_and_service_resumes_when
     let tmp = tempfile::tempdir().unwrap();
     let mut nx = tokio::task::block_in_place(|| NxServer::start(tmp.path(), free_port()));
     // A short selection timeout keeps each failing request short; production keeps the 5 s default.
-    let uri = format!("mongodb://127.0.0.1:{}/gifchat_fault?directConnection=true&serverSelectionTimeoutMS=1000", nx.port);
+    let uri =
+        format!("mongodb://127.0.0.1:{}/gifchat_fault?directConnection=true&serverSelectionTimeoutMS=1000", nx.port);
     MongoStore::connect(&uri).await.unwrap().migrate().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(MongoStore::open(&uri).await.unwrap());
     let app = TestApp::spawn_on(tmp.path(), store, |_| {}).await;

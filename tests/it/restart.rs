@@ -25,7 +25,9 @@ async fn a_restart_keeps_rooms_messages_sessions_and_colours() {
     let app = TestApp::spawn_in(dir.path(), |_| {}).await;
     let a = a.at(&app.base);
     assert_eq!(a.me().await, identity, "same session, same member, same colour");
-    let d = a.ok("query($r: ID!) { room(id: $r) { title secret } messages(roomId: $r) { seq text } }", json!({"r": room})).await;
+    let d = a
+        .ok("query($r: ID!) { room(id: $r) { title secret } messages(roomId: $r) { seq text } }", json!({"r": room}))
+        .await;
     assert_eq!(d["room"]["title"], "durable");
     let texts: Vec<_> = d["messages"].as_array().unwrap().iter().filter(|m| m["seq"] == seq).collect();
     assert_eq!(texts[0]["text"], "still here?");
@@ -123,12 +125,30 @@ async fn an_idle_session_expires_after_the_configured_time() {
     let (first, _) = m.me().await;
     let cookie = m.cookie_header().unwrap();
     // Within the idle time the same cookie is the same member.
-    let again = app.http().post(format!("{}/graphql", app.base)).header("cookie", &cookie)
-        .json(&json!({"query": "{ me { id } }"})).send().await.unwrap().json::<serde_json::Value>().await.unwrap();
+    let again = app
+        .http()
+        .post(format!("{}/graphql", app.base))
+        .header("cookie", &cookie)
+        .json(&json!({"query": "{ me { id } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
     assert_eq!(again["data"]["me"]["id"], first.as_str());
     tokio::time::sleep(Duration::from_millis(2100)).await;
     // Past it the server no longer knows the session (the cookie is replayed by hand, as a stale browser would).
-    let later = app.http().post(format!("{}/graphql", app.base)).header("cookie", &cookie)
-        .json(&json!({"query": "{ me { id } }"})).send().await.unwrap().json::<serde_json::Value>().await.unwrap();
+    let later = app
+        .http()
+        .post(format!("{}/graphql", app.base))
+        .header("cookie", &cookie)
+        .json(&json!({"query": "{ me { id } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
     assert_ne!(later["data"]["me"]["id"], first.as_str());
 }

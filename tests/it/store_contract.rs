@@ -256,7 +256,9 @@ async fn a_client_key_returns_the_first_event_per_member_and_room(store: Arc<dyn
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let (store, room, a, racing) = (store.clone(), room.clone(), a.clone(), racing.clone());
-            tokio::spawn(async move { store.append_event(&room, Some(&a), &text("r"), Some(&racing), 6).await.unwrap() })
+            tokio::spawn(
+                async move { store.append_event(&room, Some(&a), &text("r"), Some(&racing), 6).await.unwrap() },
+            )
         })
         .collect();
     let mut seqs = HashSet::new();

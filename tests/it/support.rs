@@ -299,7 +299,10 @@ impl Member {
     /// Runs an operation that must fail and returns the first error's `extensions.code`.
     pub async fn err_code(&self, query: &str, variables: Value) -> String {
         let body = self.gql(query, variables).await;
-        body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("expected an error code: {body}")).to_owned()
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error code: {body}"))
+            .to_owned()
     }
 
     /// `me { id color }`.

@@ -77,7 +77,11 @@ impl MongoStore {
         let mut report = ImportReport::default();
         for stored in source.export_rooms().await? {
             let id = stored.record.room.id.clone();
-            self.rooms().replace_one(doc! { "_id": id.as_str() }, room_doc(&stored)).upsert(true).await.map_err(db_err)?;
+            self.rooms()
+                .replace_one(doc! { "_id": id.as_str() }, room_doc(&stored))
+                .upsert(true)
+                .await
+                .map_err(db_err)?;
             report.rooms += 1;
             let mut after = self.last_seq(&id).await?;
             loop {

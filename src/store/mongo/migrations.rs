@@ -59,7 +59,8 @@ async fn initial(db: &Database) -> Result<()> {
     for name in COLLECTIONS {
         match db.create_collection(*name).await {
             Ok(()) => {}
-            Err(e) if matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == NAMESPACE_EXISTS) => {}
+            Err(e) if matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == NAMESPACE_EXISTS) => {
+            }
             Err(e) => return Err(db_err(e)),
         }
     }

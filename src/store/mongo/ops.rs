@@ -104,7 +104,12 @@ impl MongoStore {
     }
 
     /// The event holding `member`'s client `key` in `room`, if any.
-    async fn event_by_key(&self, room: &RoomId, member: Option<&MemberId>, key: &ClientKey) -> Result<Option<RoomEvent>> {
+    async fn event_by_key(
+        &self,
+        room: &RoomId,
+        member: Option<&MemberId>,
+        key: &ClientKey,
+    ) -> Result<Option<RoomEvent>> {
         let mut filter = doc! { "room_id": room.as_str(), "client_key": key.as_str() };
         filter.extend(is_opt("member", member.map(MemberId::as_str)));
         self.events().find_one(filter).await.map_err(db_err)?.as_ref().map(event_from_doc).transpose()
@@ -167,8 +172,15 @@ impl Store for MongoStore {
     /// All rooms, oldest first, with live member counts.
     async fn rooms(&self) -> Result<Vec<Room>> {
         // ULIDs sort by creation time, so `_id` order is age order, as in the embedded store.
-        let docs: Vec<Document> =
-            self.rooms().find(doc! {}).sort(doc! { "_id": 1 }).await.map_err(db_err)?.try_collect().await.map_err(db_err)?;
+        let docs: Vec<Document> = self
+            .rooms()
+            .find(doc! {})
+            .sort(doc! { "_id": 1 })
+            .await
+            .map_err(db_err)?
+            .try_collect()
+            .await
+            .map_err(db_err)?;
         docs.iter().map(|d| room_from_doc(d).map(|r| r.room)).collect()
     }
 
@@ -380,11 +392,24 @@ impl Store for MongoStore {
             }
             // Checked after the insert, not before: a room deleted meanwhile either is already gone here
             // (so this event is removed again) or is deleted later, taking this event with it.
-            if self.rooms().find_one(doc! { "_id": room.as_str() }).projection(doc! { "_id": 1 }).await.map_err(db_err)?.is_none() {
+            if self
+                .rooms()
+                .find_one(doc! { "_id": room.as_str() })
+                .projection(doc! { "_id": 1 })
+                .await
+                .map_err(db_err)?
+                .is_none()
+            {
                 self.events().delete_one(doc! { "_id": &id }).await.map_err(db_err)?;
                 return Err(StoreError::Backend(format!("room {room} does not exist")));
             }
-            return Ok(Appended::New(RoomEvent { room: room.clone(), seq, at: now, member: member.cloned(), kind: kind.clone() }));
+            return Ok(Appended::New(RoomEvent {
+                room: room.clone(),
+                seq,
+                at: now,
+                member: member.cloned(),
+                kind: kind.clone(),
+            }));
         }
         Err(StoreError::Backend("append_event: too many conflicting writers".into()))
     }
@@ -464,7 +489,14 @@ impl Store for MongoStore {
         };
         self.gifs().insert_one(gif).await.map_err(db_err)?;
         // Like the embedded store's foreign key: a GIF for a room deleted meanwhile is not kept.
-        if self.rooms().find_one(doc! { "_id": room.as_str() }).projection(doc! { "_id": 1 }).await.map_err(db_err)?.is_none() {
+        if self
+            .rooms()
+            .find_one(doc! { "_id": room.as_str() })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(db_err)?
+            .is_none()
+        {
             self.gifs().delete_one(doc! { "_id": name.as_str() }).await.map_err(db_err)?;
             return Err(StoreError::Backend(format!("room {room} does not exist")));
         }
@@ -496,7 +528,8 @@ impl Store for MongoStore {
             .map_err(db_err)?;
         let mut entries = Vec::with_capacity(docs.len());
         for d in &docs {
-            let (Some(room), Some(origin)) = (opt_str(d, "room_id").and_then(RoomId::parse), opt_str(d, "origin")) else {
+            let (Some(room), Some(origin)) = (opt_str(d, "room_id").and_then(RoomId::parse), opt_str(d, "origin"))
+            else {
                 continue;
             };
             let change = match opt_str(d, "kind") {
@@ -511,7 +544,8 @@ impl Store for MongoStore {
 
     /// The newest outbox id (0 when empty); a server starts tailing from here.
     async fn outbox_head(&self) -> Result<i64> {
-        let newest = self.outbox().find_one(doc! {}).sort(doc! { "n": -1 }).projection(doc! { "n": 1 }).await.map_err(db_err)?;
+        let newest =
+            self.outbox().find_one(doc! {}).sort(doc! { "n": -1 }).projection(doc! { "n": 1 }).await.map_err(db_err)?;
         newest.as_ref().map(|d| int(d, "n")).transpose().map(|n| n.unwrap_or(0))
     }
 

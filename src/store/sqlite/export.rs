@@ -98,8 +98,9 @@ impl SqliteStore {
     /// Every session that has not expired at `now`, with its id.
     pub async fn export_sessions(&self, now: Millis) -> Result<Vec<(String, SessionRow)>> {
         self.read(move |conn| {
-            let mut stmt =
-                conn.prepare("SELECT id, data, expires_at FROM sessions WHERE expires_at > ?1 ORDER BY id").map_err(db_err)?;
+            let mut stmt = conn
+                .prepare("SELECT id, data, expires_at FROM sessions WHERE expires_at > ?1 ORDER BY id")
+                .map_err(db_err)?;
             let rows = stmt
                 .query_map([now], |r| Ok((r.get(0)?, SessionRow { data: r.get(1)?, expires_at: r.get(2)? })))
                 .map_err(db_err)?;

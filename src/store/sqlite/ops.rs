@@ -10,7 +10,8 @@ use crate::store::{
 };
 
 /// Rooms with their live member count, shared by the single-room and list queries.
-const ROOM_SELECT: &str = "SELECT r.id, r.title, r.capacity, r.password_hash, r.owner, r.persistent, r.created_at, r.entered,
+const ROOM_SELECT: &str =
+    "SELECT r.id, r.title, r.capacity, r.password_hash, r.owner, r.persistent, r.created_at, r.entered,
     (SELECT count(*) FROM members m WHERE m.room_id = r.id AND m.present = 1) FROM rooms r";
 
 fn room_from_row(row: &Row<'_>) -> rusqlite::Result<RoomRecord> {
@@ -287,7 +288,8 @@ impl Store for SqliteStore {
     /// Every (room, member) seat in the store, for the grace period after a restart.
     async fn all_present(&self) -> Result<Vec<(RoomId, MemberId)>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT room_id, member_id FROM members WHERE present = 1").map_err(db_err)?;
+            let mut stmt =
+                conn.prepare_cached("SELECT room_id, member_id FROM members WHERE present = 1").map_err(db_err)?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
             Ok(rows
                 .filter_map(|r| r.ok())
@@ -346,7 +348,16 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO events (room_id, seq, at, member_id, recipient, kind, body, client_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![room.as_str(), seq, now, member_text, recipient, kind.name(), body, key.as_ref().map(ClientKey::as_str)],
+                params![
+                    room.as_str(),
+                    seq,
+                    now,
+                    member_text,
+                    recipient,
+                    kind.name(),
+                    body,
+                    key.as_ref().map(ClientKey::as_str)
+                ],
             )
             .map_err(db_err)?;
             tx.commit().map_err(db_err)?;
