@@ -58,6 +58,22 @@ pub struct NewRoom {
     pub created_at: Millis,
 }
 
+impl NewRoom {
+    /// The public view of the room just created (nobody in it yet); both backends answer `create_room` with it.
+    pub fn into_room(self) -> Room {
+        Room {
+            secret: self.password_hash.is_some(),
+            id: self.id,
+            title: self.title,
+            capacity: self.capacity,
+            owner: self.owner,
+            member_count: 0,
+            persistent: self.persistent,
+            created_at: self.created_at,
+        }
+    }
+}
+
 /// A room with its secret parts, for the hub's access checks only.
 #[derive(Debug, Clone)]
 pub struct RoomRecord {

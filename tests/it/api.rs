@@ -124,8 +124,7 @@ async fn send_message_requires_a_seat_and_valid_text() {
     let q = "mutation($r: ID!, $t: String!) { sendMessage(roomId: $r, text: $t) { seq } }";
     assert_eq!(a.err_code(q, json!({"r": room, "t": "hi"})).await, "FORBIDDEN", "not seated yet");
     let _ws = a.join(&room, None).await;
-    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&a).await).await.then_some(()) })
-        .await;
+    wait_seated(&app, &a, &room).await;
     for bad in ["", "   ", &"가".repeat(1001), "bell\u{7}"] {
         assert_eq!(a.err_code(q, json!({"r": room, "t": bad})).await, "INVALID_INPUT");
     }
@@ -143,8 +142,7 @@ async fn a_retried_send_with_the_same_client_key_posts_once() {
     let a = app.member();
     let room = a.create_room("retry", 5, None).await;
     let _ws = a.join(&room, None).await;
-    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&a).await).await.then_some(()) })
-        .await;
+    wait_seated(&app, &a, &room).await;
     let q =
         "mutation($r: ID!, $t: String!, $k: String) { sendMessage(roomId: $r, text: $t, clientKey: $k) { seq text } }";
     let first = a.ok(q, json!({"r": room, "t": "once", "k": "key-1"})).await;
@@ -196,8 +194,7 @@ async fn sending_is_rate_limited_per_member() {
     let room = a.create_room("flood", 5, None).await;
     let _wa = a.join(&room, None).await;
     let _wb = b.join(&room, None).await;
-    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&b).await).await.then_some(()) })
-        .await;
+    wait_seated(&app, &b, &room).await;
     for i in 0..5 {
         a.send(&room, &format!("m{i}")).await;
     }
@@ -212,8 +209,7 @@ async fn messages_pages_are_capped_and_ordered() {
     let a = app.member();
     let room = a.create_room("pages", 5, None).await;
     let _ws = a.join(&room, None).await;
-    eventually("seated", || async { app.hub.is_member(&parse_room(&room), &member_id(&a).await).await.then_some(()) })
-        .await;
+    wait_seated(&app, &a, &room).await;
     for i in 0..120 {
         a.send(&room, &format!("m{i}")).await;
     }
@@ -229,6 +225,12 @@ async fn messages_pages_are_capped_and_ordered() {
     assert_eq!(before, ((latest[0] - 10)..latest[0]).collect::<Vec<_>>());
     let after = seqs(a.ok(q, json!({"r": room, "after": newest - 3})).await);
     assert_eq!(after, ((newest - 2)..=newest).collect::<Vec<_>>());
+}
+
+/// Waits until `m` holds a seat in `room` (its subscription was accepted).
+pub async fn wait_seated(app: &TestApp, m: &Member, room: &str) {
+    let (room, member) = (parse_room(room), member_id(m).await);
+    eventually("seated", || async { app.hub.is_member(&room, &member).await.then_some(()) }).await;
 }
 
 pub fn parse_room(id: &str) -> gifchat::domain::RoomId {

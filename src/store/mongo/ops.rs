@@ -151,16 +151,7 @@ impl Store for MongoStore {
         put_opt(&mut room, "owner", new.owner.as_ref().map(MemberId::as_str));
         self.rooms().insert_one(room).await.map_err(db_err)?;
         self.outbox_insert(origin, "room_created", &new.id).await?;
-        Ok(Room {
-            id: new.id,
-            title: new.title,
-            capacity: new.capacity,
-            secret: new.password_hash.is_some(),
-            owner: new.owner,
-            member_count: 0,
-            persistent: new.persistent,
-            created_at: new.created_at,
-        })
+        Ok(new.into_room())
     }
 
     /// One room with its secret parts, or `None`.

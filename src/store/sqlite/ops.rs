@@ -83,16 +83,7 @@ impl Store for SqliteStore {
             .map_err(db_err)?;
             outbox_insert(&tx, &origin, "room_created", &new.id).map_err(db_err)?;
             tx.commit().map_err(db_err)?;
-            Ok(Room {
-                id: new.id,
-                title: new.title,
-                capacity: new.capacity,
-                secret: new.password_hash.is_some(),
-                owner: new.owner,
-                member_count: 0,
-                persistent: new.persistent,
-                created_at: new.created_at,
-            })
+            Ok(new.into_room())
         })
         .await
     }
