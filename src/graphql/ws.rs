@@ -200,8 +200,10 @@ fn is_subscription(request: &async_graphql::Request) -> bool {
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return false };
     let ty = match &doc.operations {
         DocumentOperations::Single(op) => Some(op.node.ty),
+        // Named operations land here even when there is only one (then no operation name is needed).
         DocumentOperations::Multiple(ops) => match request.operation_name.as_deref() {
             Some(name) => ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty),
+            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
             None => None,
         },
     };

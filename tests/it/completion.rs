@@ -46,3 +46,22 @@ async fn a_mutation_completed_by_the_client_over_the_socket_still_finishes() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_named_subscription_ends_when_its_socket_closes() {
+    // Named operations parse differently from anonymous ones; both must be recognised as subscriptions,
+    // or a closed socket would leave the seat held until the room's next event.
+    let app = TestApp::spawn_with(|s| s.hub.grace = std::time::Duration::from_millis(200)).await;
+    let (a, b) = (app.member(), app.member());
+    let room = a.create_room("named", 5, None).await;
+    let mut wa = a.join(&room, None).await;
+    wa.next_event("r").await;
+    let mut wb = b.ws().await;
+    let named = ROOM_SUB.replacen("subscription(", "subscription Room(", 1);
+    wb.subscribe("r", &named, json!({"id": room})).await;
+    assert_eq!(wb.next_event("r").await["kind"], "JOINED");
+    assert_eq!(wa.next_event("r").await["kind"], "JOINED");
+    wb.close().await;
+    let left = wa.next_event("r").await;
+    assert_eq!(left["kind"], "LEFT", "B's seat is released after the grace period");
+}
