@@ -72,7 +72,14 @@ pub(crate) trait GqlResult<T> {
 
 impl<T> GqlResult<T> for Result<T, HubError> {
     fn gql(self) -> async_graphql::Result<T> {
-        self.map_err(|e| async_graphql::Error::new(e.to_string()).extend_with(|_, ext| ext.set("code", e.code())))
+        self.map_err(|e| {
+            async_graphql::Error::new(e.to_string()).extend_with(|_, ext| {
+                ext.set("code", e.code());
+                if let Some(reason) = e.reason() {
+                    ext.set("reason", reason);
+                }
+            })
+        })
     }
 }
 

@@ -22,7 +22,7 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = match &self.0 {
             HubError::NotFound => StatusCode::NOT_FOUND,
-            HubError::WrongPassword | HubError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HubError::WrongPassword | HubError::Forbidden(_) | HubError::Removed => StatusCode::FORBIDDEN,
             HubError::RoomFull => StatusCode::CONFLICT,
             HubError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             HubError::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -20,6 +20,9 @@ pub enum HubError {
     /// Not allowed: not a member, not the owner, kicked, or no access to a secret room.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The owner kicked this member from the room; they cannot enter it again while it exists.
+    #[error("you were removed from this room")]
+    Removed,
     /// Bad input; the text says what and is safe to show.
     #[error("{0}")]
     Invalid(String),
@@ -32,13 +35,18 @@ pub enum HubError {
 }
 
 impl HubError {
+    /// A finer reason within a code, for clients that explain refusals differently (`REMOVED`).
+    pub fn reason(&self) -> Option<&'static str> {
+        matches!(self, HubError::Removed).then_some("REMOVED")
+    }
+
     /// The stable code clients switch on.
     pub fn code(&self) -> &'static str {
         match self {
             HubError::NotFound => "NOT_FOUND",
             HubError::WrongPassword => "WRONG_PASSWORD",
             HubError::RoomFull => "ROOM_FULL",
-            HubError::Forbidden(_) => "FORBIDDEN",
+            HubError::Forbidden(_) | HubError::Removed => "FORBIDDEN",
             HubError::Invalid(_) => "INVALID_INPUT",
             HubError::RateLimited => "RATE_LIMITED",
             HubError::Internal(_) => "INTERNAL",

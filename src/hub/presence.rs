@@ -69,7 +69,7 @@ impl Hub {
         match self.store.claim_seat(room, member, now_millis()).await? {
             SeatClaim::NoRoom => return Err(HubError::NotFound),
             SeatClaim::Full => return Err(HubError::RoomFull),
-            SeatClaim::Kicked => return Err(HubError::Forbidden("you were removed from this room")),
+            SeatClaim::Kicked => return Err(HubError::Removed),
             // Held in the store but not here: a seat from before a restart coming back in its grace period.
             SeatClaim::AlreadyPresent => {}
             SeatClaim::Claimed { became_owner } => {

@@ -88,6 +88,10 @@ impl Hub {
         password: Option<&str>,
     ) -> Result<bool, HubError> {
         let rec = self.room(id).await?;
+        // A kicked member is told so at once, before any password or capacity question.
+        if self.store.is_kicked(id, member).await? {
+            return Err(HubError::Removed);
+        }
         let mut newly_granted = false;
         if !Self::has_access(&rec, member, granted) {
             let supplied = Password::parse_optional(password).map_err(|_| HubError::WrongPassword)?;

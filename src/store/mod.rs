@@ -178,6 +178,8 @@ pub trait Store: Send + Sync + 'static {
     async fn release_seat(&self, room: &RoomId, member: &MemberId) -> Result<bool>;
     /// Marks a member kicked (they lose their seat and cannot take one again); false if they held none.
     async fn kick_member(&self, room: &RoomId, member: &MemberId) -> Result<bool>;
+    /// Whether the owner kicked `member` from `room` (they may not take a seat there again).
+    async fn is_kicked(&self, room: &RoomId, member: &MemberId) -> Result<bool>;
     /// Members holding a seat, earliest first.
     async fn present_members(&self, room: &RoomId) -> Result<Vec<Presence>>;
     /// Every (room, member) seat in the store, for the grace period after a restart.

@@ -127,9 +127,8 @@ function subscribe() {
 function refused(errors) {
   const first = errors && errors[0];
   let code = (first && first.extensions && first.extensions.code) || 'INTERNAL';
-  // The page was allowed to render, so a FORBIDDEN seat is the hub's refusal of a kicked member
-  // ("you were removed from this room"): say that, not a generic refusal.
-  if (code === 'FORBIDDEN' && /removed/.test((first && first.message) || '')) code = 'REMOVED';
+  // A kicked member's refusal carries the reason REMOVED: say that, not a generic refusal.
+  if (code === 'FORBIDDEN' && first?.extensions?.reason === 'REMOVED') code = 'REMOVED';
   go(code);
 }
 

@@ -271,8 +271,11 @@ test('kick: the member lands in the lobby with a message and cannot get back in'
 
   // Back through the lobby's button: refused, with a text that says why.
   await C.page.waitForSelector(`tr[data-id="${roomId}"] .join-btn`, { timeout: WAIT });
-  await C.page.click(`tr[data-id="${roomId}"] .join-btn`);
-  await C.page.waitForURL(`${base}/?error=REMOVED`, { timeout: WAIT });
+  // Wait and click together: the lobby drops `?error=` from its URL as soon as it has loaded.
+  await Promise.all([
+    C.page.waitForURL(`${base}/?error=REMOVED`, { timeout: WAIT }),
+    C.page.click(`tr[data-id="${roomId}"] .join-btn`),
+  ]);
   assert.equal((await C.page.textContent('.error-message')).trim(), '방장이 내보낸 방에는 다시 들어갈 수 없습니다.');
   await A.page.waitForTimeout(300);
   assert.equal(await A.page.textContent('#members-count'), '2/4', 'the refused visit took no seat');

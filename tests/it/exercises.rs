@@ -228,6 +228,14 @@ async fn a_kicked_member_is_ended_at_once_and_cannot_come_back() {
     let refused = again.recv().await.unwrap();
     assert_eq!(refused["type"], "error");
     assert_eq!(refused["payload"][0]["extensions"]["code"], "FORBIDDEN");
+    assert_eq!(refused["payload"][0]["extensions"]["reason"], "REMOVED");
+    // enterRoom and the room page refuse at once too, before any history is shown.
+    let body = c.gql("mutation($id: ID!) { enterRoom(id: $id) { id } }", json!({"id": room})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    assert_eq!(body["errors"][0]["extensions"]["reason"], "REMOVED");
+    let page = c.http.get(format!("{}/room/{room}", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "/?error=REMOVED");
     assert_eq!(
         c.err_code(
             "mutation($r: ID!, $t: String!) { sendMessage(roomId: $r, text: $t) { seq } }",

@@ -187,8 +187,11 @@ async fn a_kicked_member_loses_the_seat_and_cannot_take_one_again(store: Arc<dyn
     store.claim_seat(&room, &guest, 2).await.unwrap();
     assert!(!store.kick_member(&room, &stranger).await.unwrap(), "holds no seat: nothing to kick");
     assert_eq!(store.claim_seat(&room, &stranger, 3).await.unwrap(), SeatClaim::Claimed { became_owner: false });
+    assert!(!store.is_kicked(&room, &guest).await.unwrap());
     assert!(store.kick_member(&room, &guest).await.unwrap());
     assert!(!store.kick_member(&room, &guest).await.unwrap(), "kicked once");
+    assert!(store.is_kicked(&room, &guest).await.unwrap());
+    assert!(!store.is_kicked(&room, &stranger).await.unwrap());
     assert_eq!(store.room(&room).await.unwrap().unwrap().room.member_count, 2);
     assert_eq!(store.claim_seat(&room, &guest, 4).await.unwrap(), SeatClaim::Kicked);
     assert!(!store.release_seat(&room, &guest).await.unwrap());

@@ -51,7 +51,7 @@ fn refuse(code: &str) -> Response {
 fn refuse_with(lang: Lang, e: HubError) -> Response {
     match e {
         HubError::Internal(_) => failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
-        other => refuse(other.code()),
+        other => refuse(other.reason().unwrap_or(other.code())),
     }
 }
 

@@ -296,6 +296,12 @@ impl Store for MongoStore {
         Ok(self.rooms().update_one(filter, update).await.map_err(db_err)?.matched_count == 1)
     }
 
+    /// Whether the owner kicked `member` from `room` (they may not take a seat there again).
+    async fn is_kicked(&self, room: &RoomId, member: &MemberId) -> Result<bool> {
+        let filter = doc! { "_id": room.as_str(), "kicked": member.as_str() };
+        Ok(self.rooms().count_documents(filter).await.map_err(db_err)? > 0)
+    }
+
     /// Members holding a seat, earliest first.
     async fn present_members(&self, room: &RoomId) -> Result<Vec<Presence>> {
         let Some(d) = self.rooms().find_one(doc! { "_id": room.as_str() }).await.map_err(db_err)? else {

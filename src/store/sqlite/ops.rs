@@ -255,6 +255,23 @@ impl Store for SqliteStore {
         .await
     }
 
+    /// Whether the owner kicked `member` from `room` (they may not take a seat there again).
+    async fn is_kicked(&self, room: &RoomId, member: &MemberId) -> Result<bool> {
+        let (room, member) = (room.clone(), member.clone());
+        self.read(move |conn| {
+            let kicked: Option<bool> = conn
+                .query_row(
+                    "SELECT kicked FROM members WHERE room_id = ?1 AND member_id = ?2",
+                    [room.as_str(), member.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            Ok(kicked.unwrap_or(false))
+        })
+        .await
+    }
+
     /// Members holding a seat, earliest first.
     async fn present_members(&self, room: &RoomId) -> Result<Vec<Presence>> {
         let room = room.clone();
