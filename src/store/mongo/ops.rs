@@ -126,6 +126,19 @@ impl MongoStore {
             .map_err(db_err)?;
         newest.as_ref().map(|d| int(d, "seq")).transpose().map(|s| s.unwrap_or(0))
     }
+
+    /// Takes `member`'s seat away (plus `extra` update operators, e.g. marking them kicked), conditional on
+    /// their holding it, so the count can never be decremented twice; false if they held none.
+    async fn vacate(&self, room: &RoomId, member: &MemberId, extra: Document) -> Result<bool> {
+        let filter = doc! { "_id": room.as_str(), "present": member.as_str() };
+        let mut update = doc! {
+            "$pull": { "present": member.as_str() },
+            "$inc": { "present_count": -1_i64 },
+            "$unset": { format!("joined.{member}"): "" },
+        };
+        update.extend(extra);
+        Ok(self.rooms().update_one(filter, update).await.map_err(db_err)?.matched_count == 1)
+    }
 }
 
 #[async_trait]
@@ -274,26 +287,12 @@ impl Store for MongoStore {
 
     /// Gives up a seat; false if the member held none.
     async fn release_seat(&self, room: &RoomId, member: &MemberId) -> Result<bool> {
-        // Conditional on holding the seat, so the count can never be decremented twice.
-        let filter = doc! { "_id": room.as_str(), "present": member.as_str() };
-        let update = doc! {
-            "$pull": { "present": member.as_str() },
-            "$inc": { "present_count": -1_i64 },
-            "$unset": { format!("joined.{member}"): "" },
-        };
-        Ok(self.rooms().update_one(filter, update).await.map_err(db_err)?.matched_count == 1)
+        self.vacate(room, member, doc! {}).await
     }
 
     /// Marks a member kicked (they lose their seat and cannot take one again); false if they held none.
     async fn kick_member(&self, room: &RoomId, member: &MemberId) -> Result<bool> {
-        let filter = doc! { "_id": room.as_str(), "present": member.as_str() };
-        let update = doc! {
-            "$pull": { "present": member.as_str() },
-            "$inc": { "present_count": -1_i64 },
-            "$unset": { format!("joined.{member}"): "" },
-            "$addToSet": { "kicked": member.as_str() },
-        };
-        Ok(self.rooms().update_one(filter, update).await.map_err(db_err)?.matched_count == 1)
+        self.vacate(room, member, doc! { "$addToSet": { "kicked": member.as_str() } }).await
     }
 
     /// Whether the owner kicked `member` from `room` (they may not take a seat there again).
