@@ -130,15 +130,16 @@ async fn cli_changes_reach_connected_clients_of_a_running_server() {
     let out = run(&app.data_dir, &["rooms", "create", "--title", "from the CLI", "--persistent"]).await;
     assert!(out.status.success(), "{out:?}");
     let id = stdout(&out);
-    // Within 2 s: the support timeout is longer, so measure the wait here.
-    let started = std::time::Instant::now();
-    let created = lobby.recv().await.unwrap()["payload"]["data"]["lobby"].clone();
-    let waited = started.elapsed();
+    // Within 2 s (the functional deadline, shorter than the harness's general wait).
+    let created = tokio::time::timeout(std::time::Duration::from_secs(2), lobby.recv())
+        .await
+        .expect("the lobby hears of the CLI's room within 2 s")
+        .unwrap()["payload"]["data"]["lobby"]
+        .clone();
     assert_eq!(
         (created["__typename"].as_str(), created["room"]["id"].as_str()),
         (Some("RoomCreated"), Some(id.as_str()))
     );
-    assert!(waited < std::time::Duration::from_secs(2), "took {waited:?}");
 
     // The first member in becomes the owner of an ownerless room.
     let m = app.member();
