@@ -127,6 +127,12 @@ impl MongoStore {
         newest.as_ref().map(|d| int(d, "seq")).transpose().map(|s| s.unwrap_or(0))
     }
 
+    /// Whether the room document exists (a cheap `_id`-only read).
+    async fn room_exists(&self, room: &RoomId) -> Result<bool> {
+        let found = self.rooms().find_one(doc! { "_id": room.as_str() }).projection(doc! { "_id": 1 }).await;
+        Ok(found.map_err(db_err)?.is_some())
+    }
+
     /// Takes `member`'s seat away (plus `extra` update operators, e.g. marking them kicked), conditional on
     /// their holding it, so the count can never be decremented twice; false if they held none.
     async fn vacate(&self, room: &RoomId, member: &MemberId, extra: Document) -> Result<bool> {
@@ -388,14 +394,7 @@ impl Store for MongoStore {
             }
             // Checked after the insert, not before: a room deleted meanwhile either is already gone here
             // (so this event is removed again) or is deleted later, taking this event with it.
-            if self
-                .rooms()
-                .find_one(doc! { "_id": room.as_str() })
-                .projection(doc! { "_id": 1 })
-                .await
-                .map_err(db_err)?
-                .is_none()
-            {
+            if !self.room_exists(room).await? {
                 self.events().delete_one(doc! { "_id": &id }).await.map_err(db_err)?;
                 return Err(StoreError::Backend(format!("room {room} does not exist")));
             }
@@ -485,14 +484,7 @@ impl Store for MongoStore {
         };
         self.gifs().insert_one(gif).await.map_err(db_err)?;
         // Like the embedded store's foreign key: a GIF for a room deleted meanwhile is not kept.
-        if self
-            .rooms()
-            .find_one(doc! { "_id": room.as_str() })
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(db_err)?
-            .is_none()
-        {
+        if !self.room_exists(room).await? {
             self.gifs().delete_one(doc! { "_id": name.as_str() }).await.map_err(db_err)?;
             return Err(StoreError::Backend(format!("room {room} does not exist")));
         }
