@@ -59,6 +59,24 @@ fn outbox_insert(conn: &Connection, origin: &str, kind: &str, room: &RoomId) -> 
     Ok(())
 }
 
+impl SqliteStore {
+    /// Takes `member`'s seat away (marking them kicked when `kick`), only if they hold it; false otherwise.
+    async fn vacate(&self, room: &RoomId, member: &MemberId, kick: bool) -> Result<bool> {
+        let (room, member) = (room.clone(), member.clone());
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE members SET present = 0, kicked = kicked OR ?3
+                     WHERE room_id = ?1 AND member_id = ?2 AND present = 1",
+                    params![room.as_str(), member.as_str(), kick],
+                )
+                .map_err(db_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     // ---- rooms ----
@@ -227,32 +245,12 @@ impl Store for SqliteStore {
 
     /// Gives up a seat; false if the member held none.
     async fn release_seat(&self, room: &RoomId, member: &MemberId) -> Result<bool> {
-        let (room, member) = (room.clone(), member.clone());
-        self.write(move |conn| {
-            let n = conn
-                .execute(
-                    "UPDATE members SET present = 0 WHERE room_id = ?1 AND member_id = ?2 AND present = 1",
-                    [room.as_str(), member.as_str()],
-                )
-                .map_err(db_err)?;
-            Ok(n == 1)
-        })
-        .await
+        self.vacate(room, member, false).await
     }
 
     /// Marks a member kicked (they lose their seat and cannot take one again); false if they held none.
     async fn kick_member(&self, room: &RoomId, member: &MemberId) -> Result<bool> {
-        let (room, member) = (room.clone(), member.clone());
-        self.write(move |conn| {
-            let n = conn
-                .execute(
-                    "UPDATE members SET present = 0, kicked = 1 WHERE room_id = ?1 AND member_id = ?2 AND present = 1",
-                    [room.as_str(), member.as_str()],
-                )
-                .map_err(db_err)?;
-            Ok(n == 1)
-        })
-        .await
+        self.vacate(room, member, true).await
     }
 
     /// Whether the owner kicked `member` from `room` (they may not take a seat there again).
