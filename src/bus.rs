@@ -3,7 +3,7 @@
 //! the hub or the resolvers.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
@@ -18,8 +18,9 @@ const LOBBY_BUFFER: usize = 256;
 pub trait Bus: Send + Sync + 'static {
     /// Sends a lobby event to every lobby subscriber (no-op when nobody listens).
     fn publish_lobby(&self, event: LobbyEvent);
-    /// Subscribes to lobby events.
-    fn subscribe_lobby(&self) -> broadcast::Receiver<LobbyEvent>;
+    /// Subscribes to lobby events. Each event is one `Arc` shared by all subscribers, so it is executed and
+    /// serialised once for all of them.
+    fn subscribe_lobby(&self) -> broadcast::Receiver<Arc<LobbyEvent>>;
     /// Sends a signal to every subscriber of `room`.
     fn publish_room(&self, room: &RoomId, signal: RoomSignal);
     /// Subscribes to one room's signals.
@@ -30,7 +31,7 @@ pub trait Bus: Send + Sync + 'static {
 
 /// The in-process bus: one broadcast channel for the lobby, one per room with subscribers.
 pub struct LocalBus {
-    lobby: broadcast::Sender<LobbyEvent>,
+    lobby: broadcast::Sender<Arc<LobbyEvent>>,
     rooms: Mutex<HashMap<RoomId, broadcast::Sender<RoomSignal>>>,
 }
 
@@ -43,10 +44,10 @@ impl Default for LocalBus {
 impl Bus for LocalBus {
     fn publish_lobby(&self, event: LobbyEvent) {
         // An error only means nobody is listening right now.
-        let _ = self.lobby.send(event);
+        let _ = self.lobby.send(Arc::new(event));
     }
 
-    fn subscribe_lobby(&self) -> broadcast::Receiver<LobbyEvent> {
+    fn subscribe_lobby(&self) -> broadcast::Receiver<Arc<LobbyEvent>> {
         self.lobby.subscribe()
     }
 

@@ -3,6 +3,7 @@
 
 mod http;
 mod limits;
+mod live;
 mod resolvers;
 mod types;
 mod ws;
@@ -18,6 +19,7 @@ use crate::hub::{Hub, HubError};
 pub use self::http::router;
 pub use resolvers::{MutationRoot, QueryRoot, SubscriptionRoot};
 pub use types::rfc3339;
+pub use live::{FrameCache, FrameStats};
 pub use ws::WsConfig;
 
 /// The schema type.
@@ -26,6 +28,20 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// The member behind an operation, shared by the operations of one request or one WebSocket.
 #[derive(Clone)]
 pub struct Viewer(pub Arc<Mutex<CurrentMember>>);
+
+/// The member behind an operation. In an execution shared by several subscribers there is none: the
+/// field asking is marked personal (its subscribers are then executed one by one) and gets an error that
+/// is never sent, because the shared result is discarded.
+pub(crate) fn viewer<'a>(ctx: &async_graphql::Context<'a>) -> async_graphql::Result<&'a Viewer> {
+    if let Some(v) = ctx.data_opt::<Viewer>() {
+        return Ok(v);
+    }
+    if let Some(shared) = ctx.data_opt::<Arc<live::Shared>>() {
+        shared.mark_personal();
+        return Err(coded("depends on the viewer", "INTERNAL"));
+    }
+    Err(coded("no session", "FORBIDDEN"))
+}
 
 /// Query limits (defaults: depth 10, complexity 500, aliases 30).
 #[derive(Debug, Clone, Copy)]

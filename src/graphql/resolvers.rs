@@ -4,22 +4,16 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, Subscription, ID};
-use futures::{Stream, StreamExt};
+use futures::stream::{self, BoxStream};
+use futures::StreamExt;
 
-use super::types::{
-    room_id, LobbySnapshot, LobbyUpdate, Member, RoomCreated, RoomEventObject, RoomObject, RoomRemoved,
-    RoomUpdateObject, RoomUpdated,
-};
-use super::{coded, GqlResult, Viewer};
-use crate::domain::LobbyEvent;
+use super::live::{LiveItem, LobbyItem, Preset, Tap};
+use super::types::{room_id, LobbyUpdate, Member, RoomEventObject, RoomObject, RoomUpdateObject};
+use super::{coded, viewer, GqlResult};
 use crate::hub::{Creator, Hub, HubError};
 
 fn hub<'a>(ctx: &Context<'a>) -> &'a Arc<Hub> {
     ctx.data_unchecked::<Arc<Hub>>()
-}
-
-fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> {
-    ctx.data::<Viewer>().map_err(|_| coded("no session", "FORBIDDEN"))
 }
 
 fn parse_room(id: &ID) -> Result<crate::domain::RoomId, HubError> {
@@ -194,33 +188,38 @@ pub struct SubscriptionRoot;
 #[Subscription]
 impl SubscriptionRoot {
     /// The room list: a snapshot first, then rooms created, updated (count, owner) and removed.
-    async fn lobby(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = LobbyUpdate>> {
+    async fn lobby(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, LobbyUpdate>> {
+        if let Some(LiveItem::Lobby(item)) = preset(ctx) {
+            return Ok(stream::once(async move { LobbyUpdate::from(item) }).boxed());
+        }
         let hub = hub(ctx).clone();
         // Subscribe first, then read the snapshot: nothing that happens in between is lost, and applying
         // an event the snapshot already reflects is harmless (upsert / delete).
         let mut rx = hub.bus().subscribe_lobby();
         let rooms = hub.rooms().await.gql()?;
         let token = hub.shutdown_token();
-        Ok(async_stream::stream! {
-            yield LobbyUpdate::Snapshot(LobbySnapshot { rooms: rooms.into_iter().map(RoomObject).collect() });
+        let items = async_stream::stream! {
+            yield LobbyItem::Snapshot(Arc::new(rooms));
             loop {
                 let next = tokio::select! {
                     _ = token.cancelled() => return,
                     n = rx.recv() => n,
                 };
                 match next {
-                    Ok(LobbyEvent::Created(room)) => yield LobbyUpdate::Created(RoomCreated { room: RoomObject(room) }),
-                    Ok(LobbyEvent::Updated(room)) => yield LobbyUpdate::Updated(RoomUpdated { room: RoomObject(room) }),
-                    Ok(LobbyEvent::Removed(id)) => yield LobbyUpdate::Removed(RoomRemoved { id: ID(id.to_string()) }),
+                    Ok(change) => yield LobbyItem::Change(change),
                     // Lagged: a fresh snapshot replaces whatever was missed.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => match hub.rooms().await {
-                        Ok(rooms) => yield LobbyUpdate::Snapshot(LobbySnapshot { rooms: rooms.into_iter().map(RoomObject).collect() }),
+                        Ok(rooms) => yield LobbyItem::Snapshot(Arc::new(rooms)),
                         Err(_) => return,
                     },
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 }
             }
-        })
+        };
+        Ok(tapped(ctx, items.map(LiveItem::Lobby).boxed(), |item| match item {
+            LiveItem::Lobby(item) => Some(LobbyUpdate::from(item)),
+            LiveItem::Room(_) => None,
+        }))
     }
 
     /// Takes your seat in the room (access and capacity checked atomically) and streams its events.
@@ -230,7 +229,10 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         id: ID,
         after: Option<i64>,
-    ) -> async_graphql::Result<impl Stream<Item = RoomUpdateObject>> {
+    ) -> async_graphql::Result<BoxStream<'static, RoomUpdateObject>> {
+        if let Some(LiveItem::Room(item)) = preset(ctx) {
+            return Ok(stream::once(async move { RoomUpdateObject::from(item) }).boxed());
+        }
         let room = parse_room(&id).gql()?;
         let hub = hub(ctx).clone();
         let (member, granted) = {
@@ -240,6 +242,30 @@ impl SubscriptionRoot {
             (v.id.clone(), v.is_granted(&room))
         };
         let stream = hub.join(&room, &member, granted, after).await.gql()?;
-        Ok(stream.map(RoomUpdateObject::from))
+        Ok(tapped(ctx, stream.map(LiveItem::Room).boxed(), |item| match item {
+            LiveItem::Room(item) => Some(RoomUpdateObject::from(item)),
+            LiveItem::Lobby(_) => None,
+        }))
+    }
+}
+
+/// The item to execute when the socket runs one item of a tapped subscription (see `live.rs`).
+fn preset(ctx: &Context<'_>) -> Option<LiveItem> {
+    ctx.data_opt::<Preset>().and_then(Preset::take)
+}
+
+/// Hands `items` to the socket's tap when there is one (the socket then executes each item, shared where
+/// it can); otherwise async-graphql executes them here, once per subscriber.
+fn tapped<T: Send + 'static>(
+    ctx: &Context<'_>,
+    items: BoxStream<'static, LiveItem>,
+    convert: fn(LiveItem) -> Option<T>,
+) -> BoxStream<'static, T> {
+    match ctx.data_opt::<Arc<Tap>>() {
+        Some(tap) => {
+            tap.put(items);
+            stream::empty().boxed()
+        }
+        None => items.filter_map(move |item| std::future::ready(convert(item))).boxed(),
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use async_graphql::{Enum, Object, SimpleObject, Union, ID};
 
-use crate::domain::{Color, EventKind, MemberId, Millis, Room, RoomEvent, RoomId};
+use super::live::LobbyItem;
+use crate::domain::{Color, EventKind, LobbyEvent, MemberId, Millis, Room, RoomEvent, RoomId};
 use crate::hub::{ClosedReason, RoomUpdate};
 
 /// Formats milliseconds as RFC 3339 (UTC), the form JavaScript's `Date` parses.
@@ -79,8 +80,7 @@ impl RoomObject {
         use super::GqlResult;
         let hub = ctx.data_unchecked::<std::sync::Arc<crate::hub::Hub>>();
         if self.0.secret {
-            let viewer = ctx.data::<super::Viewer>().map_err(|_| super::coded("no session", "FORBIDDEN"))?;
-            let v = viewer.0.lock().await;
+            let v = super::viewer(ctx)?.0.lock().await;
             if !(v.is_granted(&self.0.id) || self.0.owner.as_ref() == Some(&v.id)) {
                 return Err(super::coded("this room needs its password", "FORBIDDEN"));
             }
@@ -289,6 +289,21 @@ pub enum LobbyUpdate {
     Updated(RoomUpdated),
     /// A removed room.
     Removed(RoomRemoved),
+}
+
+impl From<LobbyItem> for LobbyUpdate {
+    fn from(item: LobbyItem) -> Self {
+        match item {
+            LobbyItem::Snapshot(rooms) => LobbyUpdate::Snapshot(LobbySnapshot {
+                rooms: rooms.iter().cloned().map(RoomObject).collect(),
+            }),
+            LobbyItem::Change(change) => match &*change {
+                LobbyEvent::Created(room) => LobbyUpdate::Created(RoomCreated { room: RoomObject(room.clone()) }),
+                LobbyEvent::Updated(room) => LobbyUpdate::Updated(RoomUpdated { room: RoomObject(room.clone()) }),
+                LobbyEvent::Removed(id) => LobbyUpdate::Removed(RoomRemoved { id: ID(id.to_string()) }),
+            },
+        }
+    }
 }
 
 /// Parses a GraphQL `ID` into a room id; malformed ids are simply not found.

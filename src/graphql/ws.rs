@@ -10,12 +10,15 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
+use futures::stream::BoxStream;
+use futures::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::AbortHandle;
+use tokio_stream::StreamMap;
 
+use super::live::{FrameCache, GroupKey, LiveItem, LiveOp, Tap, Template};
 use super::{AppSchema, Viewer};
 use crate::http::session::CurrentMember;
 use crate::http::AppState;
@@ -78,6 +81,7 @@ pub(super) async fn upgrade(
     let schema = app.schema.clone();
     let token = app.hub.shutdown_token();
     let tracker = app.web.tracker.clone();
+    let frames = app.web.frames.clone();
     ws.protocols([PROTOCOL])
         .read_buffer_size(cfg.buffer)
         .write_buffer_size(cfg.buffer)
@@ -86,7 +90,7 @@ pub(super) async fn upgrade(
         .max_frame_size(cfg.max_message)
         .on_upgrade(move |socket| {
             // Tracked so shutdown can wait for sockets to close (axum does not wait for upgraded ones).
-            tracker.track_future(serve_socket(socket, schema, viewer, cfg, token))
+            tracker.track_future(serve_socket(socket, schema, viewer, cfg, frames, token))
         })
 }
 
@@ -99,30 +103,50 @@ fn text(v: Value) -> Message {
 }
 
 /// Runs one socket until the client goes, a protocol error closes it, or the server shuts down.
+///
+/// One loop owns the socket: it reads client messages, writes what operations produce, and executes the
+/// items of live subscriptions itself (shared with other sockets through the frame cache, see `live.rs`).
+/// Operations are known by a key of the socket's own, not by the client's id: once the client completes an
+/// id, nothing more is sent for it, even by a mutation still finishing, and the id may be reused at once.
 async fn serve_socket(
     mut socket: WebSocket,
     schema: AppSchema,
     viewer: Viewer,
     cfg: WsConfig,
+    frames: Arc<FrameCache>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
-    // Subscription tasks hand their messages to this loop; a bounded queue means a slow client slows its
-    // own subscriptions (whose bus receivers then lag and resync from the store), never the server.
-    let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(64);
-    let mut subs: HashMap<String, Operation> = HashMap::new();
+    // Operation tasks (starting subscriptions, queries, mutations) hand their messages to this loop; a
+    // bounded queue means a slow client slows its own operations, never the server.
+    let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(16);
+    let mut ops = Operations::default();
+    let mut live: StreamMap<u64, BoxStream<'static, Option<LiveItem>>> = StreamMap::new();
     let mut acknowledged = false;
     let init_deadline = tokio::time::sleep(cfg.init_timeout);
     tokio::pin!(init_deadline);
 
     let closing = loop {
-        tokio::select! {
+        let sent = tokio::select! {
             _ = shutdown.cancelled() => break Some(close(1001, "server shutting down")),
             _ = &mut init_deadline, if !acknowledged => break Some(close(4408, "Connection initialisation timeout")),
             Some(out) = out_rx.recv() => {
-                // Forget a finished operation before its last message goes out, so the client may reuse
-                // the id as soon as it reads `complete`.
-                if let Some(id) = &out.last_of { subs.remove(id); }
-                if socket.send(out.message).await.is_err() { break None; }
+                let mut sent = ops.deliver(out, &mut live, &mut socket).await;
+                // Whatever else is ready goes out in the same flush.
+                while sent.is_ok() {
+                    let Ok(out) = out_rx.try_recv() else { break };
+                    sent = ops.deliver(out, &mut live, &mut socket).await;
+                }
+                sent
+            }
+            Some((key, item)) = live.next(), if !live.is_empty() => {
+                let mut sent = ops.item(key, item, &schema, &frames, &viewer, &mut socket).await;
+                // Drain what is already waiting (a burst of events) before one flush: fewer writes.
+                for _ in 0..64 {
+                    if sent.is_err() { break; }
+                    let Some(Some((key, item))) = live.next().now_or_never() else { break };
+                    sent = ops.item(key, item, &schema, &frames, &viewer, &mut socket).await;
+                }
+                sent
             }
             frame = socket.recv() => {
                 let raw = match frame {
@@ -138,40 +162,42 @@ async fn serve_socket(
                     ClientMessage::ConnectionInit if acknowledged => break Some(close(4429, "Too many initialisation requests")),
                     ClientMessage::ConnectionInit => {
                         acknowledged = true;
-                        if socket.send(text(json!({"type": "connection_ack"}))).await.is_err() { break None; }
+                        socket.feed(text(json!({"type": "connection_ack"}))).await
                     }
-                    ClientMessage::Ping => {
-                        if socket.send(text(json!({"type": "pong"}))).await.is_err() { break None; }
-                    }
-                    ClientMessage::Pong => {}
+                    ClientMessage::Ping => socket.feed(text(json!({"type": "pong"}))).await,
+                    ClientMessage::Pong => Ok(()),
                     ClientMessage::Subscribe { .. } if !acknowledged => break Some(close(4401, "Unauthorized")),
                     ClientMessage::Subscribe { id, .. } if id.is_empty() || id.len() > 128 => {
                         break Some(close(4400, "Invalid subscription id"));
                     }
-                    ClientMessage::Subscribe { id, .. } if subs.contains_key(&id) => {
+                    ClientMessage::Subscribe { id, .. } if ops.ids.contains_key(&id) => {
                         break Some(close(4409, &format!("Subscriber for {id} already exists")));
                     }
-                    ClientMessage::Subscribe { id, .. } if subs.len() >= cfg.max_subscriptions => {
+                    ClientMessage::Subscribe { id, .. } if ops.running.len() >= cfg.max_subscriptions => {
                         let errors = json!([{ "message": "too many subscriptions on this connection",
                                               "extensions": { "code": "RATE_LIMITED" } }]);
-                        if socket.send(text(json!({"type": "error", "id": id, "payload": errors}))).await.is_err() { break None; }
+                        socket.feed(text(json!({"type": "error", "id": id, "payload": errors}))).await
                     }
                     ClientMessage::Subscribe { id, payload } => {
-                        let subscription = is_subscription(&payload);
-                        let request = payload.data(viewer.clone());
-                        let task = tokio::spawn(run_operation(schema.clone(), request, id.clone(), out_tx.clone()));
-                        subs.insert(id, Operation { task: task.abort_handle(), subscription });
+                        ops.start(id, *payload, &schema, &viewer, &out_tx);
+                        Ok(())
                     }
                     ClientMessage::Complete { id } => {
-                        if let Some(op) = subs.remove(&id) { op.stop(); }
+                        ops.complete(&id, &mut live);
+                        Ok(())
                     }
                 }
             }
+        };
+        if sent.is_err() || socket.flush().await.is_err() {
+            break None;
         }
     };
-    for op in subs.values() {
+    for op in ops.running.values() {
         op.stop();
     }
+    // Dropping the live streams releases their seats.
+    drop(live);
     if let Some(frame) = closing {
         let _ = socket.send(frame).await;
     }
@@ -179,18 +205,143 @@ async fn serve_socket(
 
 /// A running operation of this socket.
 struct Operation {
-    task: AbortHandle,
+    /// The client's id, until the client completes it.
+    id: Option<String>,
+    /// The task starting or running it; none once a subscription is live on the socket itself.
+    task: Option<AbortHandle>,
     subscription: bool,
+    /// For a live subscription: how its items are executed, and the start of its `next` messages.
+    live: Option<(LiveOp, String)>,
 }
 
 impl Operation {
-    /// Ends a subscription at once; a query or mutation runs to completion even though nobody waits for
-    /// its answer any more, so a write is never cut between two of its steps.
+    /// Ends a subscription's task at once; a query or mutation runs to completion even though nobody waits
+    /// for its answer any more, so a write is never cut between two of its steps.
     fn stop(&self) {
-        if self.subscription {
-            self.task.abort();
+        if let (true, Some(task)) = (self.subscription, &self.task) {
+            task.abort();
         }
     }
+}
+
+/// The socket's operations, by the socket's own key and by the client's id.
+#[derive(Default)]
+struct Operations {
+    next_key: u64,
+    ids: HashMap<String, u64>,
+    running: HashMap<u64, Operation>,
+}
+
+impl Operations {
+    /// Starts an operation on its own task. A subscription this socket can execute itself (one root
+    /// field) gets a tap, through which its resolver hands over its item stream once it is set up.
+    fn start(
+        &mut self,
+        id: String,
+        request: async_graphql::Request,
+        schema: &AppSchema,
+        viewer: &Viewer,
+        out: &mpsc::Sender<Outgoing>,
+    ) {
+        let key = self.next_key;
+        self.next_key += 1;
+        let subscription = is_subscription(&request);
+        let live = if subscription {
+            GroupKey::of(&request).map(|group| (LiveOp::new(Template::of(&request), group), Arc::new(Tap::default())))
+        } else {
+            None
+        };
+        let mut request = request.data(viewer.clone());
+        let tap = live.as_ref().map(|(_, tap)| tap.clone());
+        if let Some(tap) = &tap {
+            request = request.data(tap.clone());
+        }
+        let task = tokio::spawn(run_operation(schema.clone(), request, id.clone(), key, tap, out.clone()));
+        self.ids.insert(id.clone(), key);
+        let live = live.map(|(op, _)| (op, next_prefix(&id)));
+        self.running.insert(key, Operation { id: Some(id), task: Some(task.abort_handle()), subscription, live });
+    }
+
+    /// The client's `complete`: a subscription ends now; a query or mutation finishes unheard.
+    fn complete(&mut self, id: &str, live: &mut StreamMap<u64, BoxStream<'static, Option<LiveItem>>>) {
+        let Some(key) = self.ids.remove(id) else { return };
+        let Some(op) = self.running.get_mut(&key) else { return };
+        if op.subscription {
+            op.stop();
+            self.running.remove(&key);
+            live.remove(&key);
+        } else {
+            op.id = None;
+        }
+    }
+
+    /// Forgets a finished operation.
+    fn finish(&mut self, key: u64) {
+        if let Some(Operation { id: Some(id), .. }) = self.running.remove(&key) {
+            self.ids.remove(&id);
+        }
+    }
+
+    /// Writes what an operation task produced, unless the client completed the operation meanwhile.
+    async fn deliver(
+        &mut self,
+        out: Outgoing,
+        live: &mut StreamMap<u64, BoxStream<'static, Option<LiveItem>>>,
+        socket: &mut WebSocket,
+    ) -> Result<(), axum::Error> {
+        match out {
+            Outgoing::Message { key, message, last } => {
+                let heard = matches!(self.running.get(&key), Some(Operation { id: Some(_), .. }));
+                if last {
+                    // Forgotten before its last message goes out, so the client may reuse the id as soon
+                    // as it reads `complete`.
+                    self.finish(key);
+                }
+                if heard {
+                    socket.feed(message).await?;
+                }
+            }
+            Outgoing::Live { key, stream } => match self.running.get_mut(&key) {
+                Some(op) if op.id.is_some() => {
+                    op.task = None;
+                    live.insert(key, stream.map(Some).chain(futures::stream::once(async { None::<LiveItem> })).boxed());
+                }
+                // Completed while starting: dropping the stream releases the seat.
+                _ => drop(stream),
+            },
+        }
+        Ok(())
+    }
+
+    /// Executes (or reuses) one item of a live subscription and writes it; the stream's end is `complete`.
+    async fn item(
+        &mut self,
+        key: u64,
+        item: Option<LiveItem>,
+        schema: &AppSchema,
+        frames: &FrameCache,
+        viewer: &Viewer,
+        socket: &mut WebSocket,
+    ) -> Result<(), axum::Error> {
+        let Some(op) = self.running.get_mut(&key) else { return Ok(()) };
+        let (Some(id), Some((live_op, prefix))) = (&op.id, &mut op.live) else { return Ok(()) };
+        let Some(item) = item else {
+            let message = text(json!({"type": "complete", "id": id}));
+            self.finish(key);
+            return socket.feed(message).await;
+        };
+        let payload = live_op.payload(schema, frames, viewer, item).await;
+        let mut message = String::with_capacity(prefix.len() + payload.len() + 1);
+        message.push_str(prefix);
+        message.push_str(&payload);
+        message.push('}');
+        socket.feed(Message::Text(message.into())).await
+    }
+}
+
+/// `{"id":<id>,"type":"next","payload":` — what every `next` message of an operation starts with.
+fn next_prefix(id: &str) -> String {
+    format!(r#"{{"id":{},"type":"next","payload":"#, Value::String(id.to_owned()))
 }
 
 /// Whether the operation the request selects is a subscription (unparsable requests are not; they fail
@@ -210,30 +361,43 @@ fn is_subscription(request: &async_graphql::Request) -> bool {
     ty == Some(OperationType::Subscription)
 }
 
-/// A message from an operation task to the socket loop.
-struct Outgoing {
-    message: Message,
-    /// Set on the operation's final message.
-    last_of: Option<String>,
+/// What an operation task hands to its socket's loop.
+enum Outgoing {
+    /// A message of the operation; `last` on its final one.
+    Message { key: u64, message: Message, last: bool },
+    /// The subscription is set up: the socket executes its items from now on.
+    Live { key: u64, stream: BoxStream<'static, LiveItem> },
 }
 
 /// Executes one operation and forwards its results as `next` messages, then `complete`. An operation
-/// refused before producing data (validation, access, capacity) gets one `error` message instead.
-async fn run_operation(schema: AppSchema, request: async_graphql::Request, id: String, out: mpsc::Sender<Outgoing>) {
+/// refused before producing data (validation, access, capacity) gets one `error` message instead. A
+/// subscription whose resolver handed its stream to `tap` is passed to the socket instead.
+async fn run_operation(
+    schema: AppSchema,
+    request: async_graphql::Request,
+    id: String,
+    key: u64,
+    tap: Option<Arc<Tap>>,
+    out: mpsc::Sender<Outgoing>,
+) {
     let mut stream = schema.execute_stream(request);
     let mut first = true;
     while let Some(response) = stream.next().await {
         if first && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
             let message = text(json!({"type": "error", "id": id, "payload": response.errors}));
-            let _ = out.send(Outgoing { message, last_of: Some(id) }).await;
+            let _ = out.send(Outgoing::Message { key, message, last: true }).await;
             return;
         }
         first = false;
         let message = text(json!({"type": "next", "id": id, "payload": response}));
-        if out.send(Outgoing { message, last_of: None }).await.is_err() {
+        if out.send(Outgoing::Message { key, message, last: false }).await.is_err() {
             return;
         }
     }
+    if let Some(stream) = tap.and_then(|tap| tap.take()) {
+        let _ = out.send(Outgoing::Live { key, stream }).await;
+        return;
+    }
     let message = text(json!({"type": "complete", "id": id}));
-    let _ = out.send(Outgoing { message, last_of: Some(id) }).await;
+    let _ = out.send(Outgoing::Message { key, message, last: true }).await;
 }

@@ -20,7 +20,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::gifcheck::GifLimits;
-use crate::graphql::{AppSchema, WsConfig};
+use crate::graphql::{AppSchema, FrameCache, WsConfig};
 use crate::hub::Hub;
 
 pub use error::HttpError;
@@ -42,6 +42,8 @@ pub struct WebConfig {
     pub ws: WsConfig,
     /// Upgraded sockets, so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// Subscription items executed once for all the sockets that render them alike.
+    pub frames: Arc<FrameCache>,
 }
 
 impl Default for WebConfig {
@@ -54,6 +56,7 @@ impl Default for WebConfig {
             gif_limits: GifLimits::default(),
             ws: WsConfig::default(),
             tracker: TaskTracker::new(),
+            frames: Arc::new(FrameCache::new(4096)),
         }
     }
 }
@@ -158,6 +161,12 @@ pub async fn serve(
             hub.shut_down();
         }
     };
+    // Small frames must not wait on Nagle's algorithm for the previous one's ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
     tracker.close();
     if tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await.is_err() {

@@ -8,6 +8,7 @@ mod api;
 mod cli;
 mod completion;
 mod exercises;
+mod fanout;
 mod gifs;
 mod graphql_ws_js;
 mod hardening;
