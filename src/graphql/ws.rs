@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -37,11 +37,27 @@ pub struct WsConfig {
     pub max_subscriptions: usize,
     /// Time allowed between upgrade and `connection_init`.
     pub init_timeout: Duration,
+    /// Largest message the server sends; a bigger one closes the socket with 1009 (and is logged) rather
+    /// than being dropped silently.
+    pub max_outgoing: usize,
+    /// After this long without hearing from the client, the server pings.
+    pub ping_after: Duration,
+    /// After this long without hearing from the client (pongs included), the server closes the socket: a
+    /// client that vanished without a FIN must not hold its seat forever.
+    pub idle_timeout: Duration,
 }
 
 impl Default for WsConfig {
     fn default() -> Self {
-        Self { buffer: 4 * 1024, max_message: 64 * 1024, max_subscriptions: 20, init_timeout: Duration::from_secs(10) }
+        Self {
+            buffer: 4 * 1024,
+            max_message: 64 * 1024,
+            max_subscriptions: 20,
+            init_timeout: Duration::from_secs(10),
+            max_outgoing: 1024 * 1024,
+            ping_after: Duration::from_secs(25),
+            idle_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -85,7 +101,9 @@ pub(super) async fn upgrade(
     ws.protocols([PROTOCOL])
         .read_buffer_size(cfg.buffer)
         .write_buffer_size(cfg.buffer)
-        .max_write_buffer_size(cfg.max_message * 4)
+        // Room for one largest message on top of what is already buffered, so a send fails only through
+        // the explicit size check (1009), never as a full buffer that drops the socket without a close.
+        .max_write_buffer_size(cfg.max_outgoing + 64 * 1024)
         .max_message_size(cfg.max_message)
         .max_frame_size(cfg.max_message)
         .on_upgrade(move |socket| {
@@ -124,59 +142,89 @@ async fn serve_socket(
     let mut acknowledged = false;
     let init_deadline = tokio::time::sleep(cfg.init_timeout);
     tokio::pin!(init_deadline);
+    // Every frame from the client counts as a sign of life; silence gets a ping, then a close.
+    let mut heard = Instant::now();
+    let mut pinged = false;
+    let mut liveness = tokio::time::interval(cfg.ping_after.min(cfg.idle_timeout) / 2);
+    liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
-    let closing = loop {
+    let closing = 'socket: loop {
         let sent = tokio::select! {
-            _ = shutdown.cancelled() => break Some(close(1001, "server shutting down")),
-            _ = &mut init_deadline, if !acknowledged => break Some(close(4408, "Connection initialisation timeout")),
+            _ = shutdown.cancelled() => break 'socket Some(close(1001, "server shutting down")),
+            _ = &mut init_deadline, if !acknowledged => break 'socket Some(close(4408, "Connection initialisation timeout")),
+            _ = liveness.tick() => {
+                let silent = heard.elapsed();
+                if silent >= cfg.idle_timeout {
+                    tracing::debug!(?silent, "closing a silent WebSocket");
+                    break 'socket Some(close(1001, "no response to pings"));
+                }
+                if silent >= cfg.ping_after && !pinged {
+                    pinged = true;
+                    feed(&mut socket, Message::Ping(Default::default()), usize::MAX).await
+                } else {
+                    Ok(())
+                }
+            }
             Some(out) = out_rx.recv() => {
-                let mut sent = ops.deliver(out, &mut live, &mut socket).await;
+                let mut sent = ops.deliver(out, &mut live, &mut socket, cfg.max_outgoing).await;
                 // Whatever else is ready goes out in the same flush.
                 while sent.is_ok() {
                     let Ok(out) = out_rx.try_recv() else { break };
-                    sent = ops.deliver(out, &mut live, &mut socket).await;
+                    sent = ops.deliver(out, &mut live, &mut socket, cfg.max_outgoing).await;
                 }
                 sent
             }
             Some((key, item)) = live.next(), if !live.is_empty() => {
-                let mut sent = ops.item(key, item, &schema, &frames, &viewer, &mut socket).await;
+                let mut sent = ops.item(key, item, &schema, &frames, &viewer, &mut socket, cfg.max_outgoing).await;
                 // Drain what is already waiting (a burst of events) before one flush: fewer writes.
                 for _ in 0..64 {
                     if sent.is_err() { break; }
                     let Some(Some((key, item))) = live.next().now_or_never() else { break };
-                    sent = ops.item(key, item, &schema, &frames, &viewer, &mut socket).await;
+                    sent = ops.item(key, item, &schema, &frames, &viewer, &mut socket, cfg.max_outgoing).await;
                 }
                 sent
             }
-            frame = socket.recv() => {
+            frame = socket.recv() => 'frame: {
+                if let Some(Ok(_)) = frame {
+                    heard = Instant::now();
+                    pinged = false;
+                }
                 let raw = match frame {
                     Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Binary(_))) => break Some(close(4400, "Binary messages are not supported")),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                    Some(Ok(Message::Binary(_))) => break 'socket Some(close(4400, "Binary messages are not supported")),
+                    // The WebSocket layer answers pings itself (on the next flush).
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => break 'frame Ok(()),
+                    // The client's close: the reply the WebSocket layer queued goes out with this flush, so the
+                    // client sees its own code come back instead of an abnormal 1006.
+                    Some(Ok(Message::Close(_))) => {
+                        let _ = socket.flush().await;
+                        break 'socket None;
+                    }
+                    Some(Err(e)) if too_big(&e) => break 'socket Some(close(1009, "Message too big")),
+                    Some(Err(_)) | None => break 'socket None,
                 };
                 let Ok(message) = serde_json::from_str::<ClientMessage>(raw.as_str()) else {
-                    break Some(close(4400, "Invalid message received"));
+                    break 'socket Some(close(4400, "Invalid message received"));
                 };
                 match message {
-                    ClientMessage::ConnectionInit if acknowledged => break Some(close(4429, "Too many initialisation requests")),
+                    ClientMessage::ConnectionInit if acknowledged => break 'socket Some(close(4429, "Too many initialisation requests")),
                     ClientMessage::ConnectionInit => {
                         acknowledged = true;
-                        socket.feed(text(json!({"type": "connection_ack"}))).await
+                        feed(&mut socket, text(json!({"type": "connection_ack"})), usize::MAX).await
                     }
-                    ClientMessage::Ping => socket.feed(text(json!({"type": "pong"}))).await,
+                    ClientMessage::Ping => feed(&mut socket, text(json!({"type": "pong"})), usize::MAX).await,
                     ClientMessage::Pong => Ok(()),
-                    ClientMessage::Subscribe { .. } if !acknowledged => break Some(close(4401, "Unauthorized")),
+                    ClientMessage::Subscribe { .. } if !acknowledged => break 'socket Some(close(4401, "Unauthorized")),
                     ClientMessage::Subscribe { id, .. } if id.is_empty() || id.len() > 128 => {
-                        break Some(close(4400, "Invalid subscription id"));
+                        break 'socket Some(close(4400, "Invalid subscription id"));
                     }
                     ClientMessage::Subscribe { id, .. } if ops.ids.contains_key(&id) => {
-                        break Some(close(4409, &format!("Subscriber for {id} already exists")));
+                        break 'socket Some(close(4409, &format!("Subscriber for {id} already exists")));
                     }
                     ClientMessage::Subscribe { id, .. } if ops.running.len() >= cfg.max_subscriptions => {
                         let errors = json!([{ "message": "too many subscriptions on this connection",
                                               "extensions": { "code": "RATE_LIMITED" } }]);
-                        socket.feed(text(json!({"type": "error", "id": id, "payload": errors}))).await
+                        feed(&mut socket, text(json!({"type": "error", "id": id, "payload": errors})), usize::MAX).await
                     }
                     ClientMessage::Subscribe { id, payload } => {
                         ops.start(id, *payload, &schema, &viewer, &out_tx);
@@ -189,8 +237,13 @@ async fn serve_socket(
                 }
             }
         };
-        if sent.is_err() || socket.flush().await.is_err() {
-            break None;
+        match sent.and(socket.flush().await.map_err(|_| Stop::Gone)) {
+            Ok(()) => {}
+            Err(Stop::Gone) => break 'socket None,
+            Err(Stop::TooBig(bytes)) => {
+                tracing::warn!(bytes, max = cfg.max_outgoing, "a message is too big for the socket: closing with 1009");
+                break 'socket Some(close(1009, "message too big"));
+            }
         }
     };
     for op in ops.running.values() {
@@ -288,7 +341,8 @@ impl Operations {
         out: Outgoing,
         live: &mut StreamMap<u64, BoxStream<'static, Option<LiveItem>>>,
         socket: &mut WebSocket,
-    ) -> Result<(), axum::Error> {
+        max: usize,
+    ) -> Result<(), Stop> {
         match out {
             Outgoing::Message { key, message, last } => {
                 let heard = matches!(self.running.get(&key), Some(Operation { id: Some(_), .. }));
@@ -298,7 +352,7 @@ impl Operations {
                     self.finish(key);
                 }
                 if heard {
-                    socket.feed(message).await?;
+                    feed(socket, message, max).await?;
                 }
             }
             Outgoing::Live { key, stream } => match self.running.get_mut(&key) {
@@ -322,21 +376,49 @@ impl Operations {
         frames: &FrameCache,
         viewer: &Viewer,
         socket: &mut WebSocket,
-    ) -> Result<(), axum::Error> {
+        max: usize,
+    ) -> Result<(), Stop> {
         let Some(op) = self.running.get_mut(&key) else { return Ok(()) };
         let (Some(id), Some((live_op, prefix))) = (&op.id, &mut op.live) else { return Ok(()) };
         let Some(item) = item else {
             let message = text(json!({"type": "complete", "id": id}));
             self.finish(key);
-            return socket.feed(message).await;
+            return feed(socket, message, max).await;
         };
         let payload = live_op.payload(schema, frames, viewer, item).await;
+        if prefix.len() + payload.len() + 1 > max {
+            return Err(Stop::TooBig(prefix.len() + payload.len() + 1));
+        }
         let mut message = String::with_capacity(prefix.len() + payload.len() + 1);
         message.push_str(prefix);
         message.push_str(&payload);
         message.push('}');
-        socket.feed(Message::Text(message.into())).await
+        feed(socket, Message::Text(message.into()), max).await
     }
+}
+
+/// Whether a read failed because the client's message exceeded the size cap.
+fn too_big(e: &axum::Error) -> bool {
+    use std::error::Error;
+    matches!(e.source().and_then(|s| s.downcast_ref::<tungstenite::Error>()), Some(tungstenite::Error::Capacity(_)))
+}
+
+/// Why the socket loop must stop writing.
+enum Stop {
+    /// The connection is gone.
+    Gone,
+    /// A message of this many bytes exceeds the outgoing limit.
+    TooBig(usize),
+}
+
+/// Queues a message for the next flush, refusing text over `max` bytes.
+async fn feed(socket: &mut WebSocket, message: Message, max: usize) -> Result<(), Stop> {
+    if let Message::Text(t) = &message {
+        if t.len() > max {
+            return Err(Stop::TooBig(t.len()));
+        }
+    }
+    socket.feed(message).await.map_err(|_| Stop::Gone)
 }
 
 /// `{"id":<id>,"type":"next","payload":` — what every `next` message of an operation starts with.

@@ -17,3 +17,4 @@ mod mongo;
 mod restart;
 mod schema;
 mod store_contract;
+mod ws_lifecycle;
