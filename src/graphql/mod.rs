@@ -3,6 +3,7 @@
 
 mod http;
 mod limits;
+mod playground;
 mod resolvers;
 mod types;
 mod ws;
