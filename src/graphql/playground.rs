@@ -20,9 +20,18 @@ const CDN: &str = "https://unpkg.com/";
 /// `(package@version/file, SRI hash)` of the CDN files, in load order; the hashes are of the exact files
 /// in the npm packages, printed by `node scripts/sri.mjs` (which reads tests/browser/node_modules).
 const CDN_FILES: [(&str, &str); 5] = [
-    ("react@18.3.1/umd/react.production.min.js", "sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z"),
-    ("react-dom@18.3.1/umd/react-dom.production.min.js", "sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1"),
-    ("graphql-ws@6.4.2/umd/graphql-ws.min.js", "sha384-mxvR4Mzbsb6QVx/9xI2gtQikQA6m8zMDBFnu3l//4/ROsWt7y2sUGWd+/tYQqDm7"),
+    (
+        "react@18.3.1/umd/react.production.min.js",
+        "sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z",
+    ),
+    (
+        "react-dom@18.3.1/umd/react-dom.production.min.js",
+        "sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1",
+    ),
+    (
+        "graphql-ws@6.4.2/umd/graphql-ws.min.js",
+        "sha384-mxvR4Mzbsb6QVx/9xI2gtQikQA6m8zMDBFnu3l//4/ROsWt7y2sUGWd+/tYQqDm7",
+    ),
     ("graphiql@4.1.2/graphiql.min.js", "sha384-9XdHu7ajgGJziD4J1zNBKQ842Q/+zZfDv+ib1eMhZWBH6hPAs806x+Jbcf0yNO6B"),
     ("graphiql@4.1.2/graphiql.min.css", "sha384-1el1QShFBnnXTx9x/Cprg82hZWKt0ry29OAYIXt05swbi0KcZDFoj0CWguMpopJr"),
 ];

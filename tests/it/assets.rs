@@ -104,7 +104,12 @@ fn expected_type(url: &str) -> &'static str {
 
 /// Relative module imports (`from './x.js'`) of a JavaScript file.
 fn relative_imports(js: &str) -> Vec<String> {
-    js.split("from '").skip(1).filter_map(|rest| rest.split('\'').next()).filter(|s| s.starts_with("./")).map(str::to_owned).collect()
+    js.split("from '")
+        .skip(1)
+        .filter_map(|rest| rest.split('\'').next())
+        .filter(|s| s.starts_with("./"))
+        .map(str::to_owned)
+        .collect()
 }
 
 #[tokio::test]
@@ -142,6 +147,7 @@ async fn the_binary_serves_every_asset_of_every_page_from_an_empty_directory() {
     pages.push(("failure", cross_site));
 
     let mut all = BTreeSet::new();
+    let mut imports_seen = 0;
     let mut modules_mapped = BTreeSet::new();
     for (name, resp) in pages {
         assert!(resp.status() == 200 || name == "failure", "{name}: {}", resp.status());
@@ -154,7 +160,9 @@ async fn the_binary_serves_every_asset_of_every_page_from_an_empty_directory() {
         all.extend(urls);
     }
     // Positive controls: the parser found the stylesheet, both entry modules, the playground's script.
-    for expected in ["/static/main.", "/static/js/lobby.", "/static/js/room.", "/static/playground/playground.", "/static/favicon."] {
+    for expected in
+        ["/static/main.", "/static/js/lobby.", "/static/js/room.", "/static/playground/playground.", "/static/favicon."]
+    {
         assert!(all.iter().any(|u| u.starts_with(expected)), "{expected}… among {all:?}");
     }
     all.insert("/favicon.ico".to_owned());
@@ -170,11 +178,13 @@ async fn the_binary_serves_every_asset_of_every_page_from_an_empty_directory() {
         // Every relative import of a module resolves to a URL the import map gives a hashed target.
         if url.starts_with("/static/js/") {
             for import in relative_imports(&body) {
+                imports_seen += 1;
                 let resolved = format!("/static/js/{}", &import[2..]);
                 assert!(modules_mapped.contains(&resolved), "{url} imports {import}, not in the import map");
             }
         }
     }
+    assert!(imports_seen > 0, "the modules' imports were found and checked");
     let planted = http.get(format!("{base}/static/planted.txt")).send().await.unwrap();
     assert_eq!(planted.status(), 404);
 }
