@@ -1,12 +1,12 @@
 //! GraphQL over HTTP, hardened: POST with a JSON body only (never a mutation by GET, never a batch,
-//! never multipart), a small body cap, and the GraphiQL page for browsers at `GET /graphql`.
+//! never multipart), a small body cap, and the GraphiQL playground for browsers at `GET /graphql`.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio::sync::Mutex;
@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
 }
 
-/// Serves the GraphiQL page (its assets come from a CDN, so this page alone gets a CSP allowing it).
+/// Serves the GraphiQL playground to browsers (`super::playground`); other clients are told to POST.
 async fn show_graphiql(headers: HeaderMap) -> Response {
     let wants_html =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
@@ -35,17 +35,7 @@ async fn show_graphiql(headers: HeaderMap) -> Response {
         return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], "use POST with a JSON body")
             .into_response();
     }
-    let page = async_graphql::http::GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
-        .title("gifchat GraphiQL")
-        .finish();
-    let csp = "default-src 'none'; script-src https://unpkg.com 'unsafe-inline'; \
-               style-src https://unpkg.com 'unsafe-inline'; font-src https://unpkg.com data:; \
-               img-src 'self' data: https://unpkg.com; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
-    let mut resp = Html(page).into_response();
-    resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
-    resp
+    super::playground::show_playground()
 }
 
 fn bad_request(message: &str) -> Response {

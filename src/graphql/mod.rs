@@ -4,6 +4,7 @@
 mod http;
 mod limits;
 mod live;
+mod playground;
 mod resolvers;
 mod types;
 mod ws;

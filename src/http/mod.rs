@@ -1,5 +1,6 @@
 //! HTTP: the router (each area owns its routes), shared state, the session layer, and `serve`.
 
+pub(crate) mod assets;
 mod error;
 mod gifs;
 mod pages;
@@ -108,7 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(with_session)
         .merge(gifs::serve_router())
         .route("/healthz", get(error::healthz))
-        .nest_service("/static", tower_http::services::ServeDir::new(static_dir()))
+        .merge(assets::router())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -131,11 +132,6 @@ async fn run_to_completion(request: axum::extract::Request, next: axum::middlewa
         // Only a runtime shutting down cancels a spawned task.
         Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
-}
-
-/// Where `static/` lives: next to the crate at build time (the binary is run from the checkout).
-fn static_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; then ends subscriptions, closes WebSockets

@@ -5,6 +5,7 @@ pub mod gif_corpus;
 pub mod support;
 
 mod api;
+mod assets;
 mod cli;
 mod completion;
 mod exercises;

@@ -26,8 +26,14 @@ use super::AppState;
 use crate::hub::HubError;
 
 /// The policy of every page: nothing inline, nothing from elsewhere, no framing, forms post here only.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                   connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The one exception to "nothing inline" is the import map of `base.html`, allowed by its exact hash
+/// (computed by build.rs from the same text the template inserts; see `http/assets.rs`).
+pub(crate) const CSP: &str = concat!(
+    "default-src 'none'; script-src 'self' ",
+    include_str!(concat!(env!("OUT_DIR"), "/importmap.csp")),
+    "; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'"
+);
 
 /// Routes of the pages, each with the page CSP and no caching (they show live state and your identity).
 pub fn router() -> Router<AppState> {
