@@ -16,3 +16,4 @@ mod mongo;
 mod restart;
 mod schema;
 mod store_contract;
+mod whisper_gifs;
