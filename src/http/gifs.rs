@@ -123,7 +123,8 @@ async fn serve_gif(State(app): State<AppState>, Path(name): Path<String>, header
             h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
             // Names are random and content never changes under a name; a whispered GIF must never sit in
             // a shared cache, where it would be served without the check above.
-            let cache = if private { "private, max-age=31536000, immutable" } else { "public, max-age=31536000, immutable" };
+            let cache =
+                if private { "private, max-age=31536000, immutable" } else { "public, max-age=31536000, immutable" };
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
             if private {
                 h.insert(header::VARY, HeaderValue::from_static("cookie"));

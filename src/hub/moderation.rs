@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Action, Hub, HubError};
-use crate::domain::{now_millis, ClientKey, EndReason, EventKind, MemberId, MessageText, Presence, RoomEvent, RoomId, RoomSignal};
+use crate::domain::{
+    now_millis, ClientKey, EndReason, EventKind, MemberId, MessageText, Presence, RoomEvent, RoomId, RoomSignal,
+};
 use crate::store::Appended;
 
 /// At most one typing signal per member and room in this interval; clients hide the indicator after a

@@ -348,7 +348,10 @@ async fn whispered_gifs_are_listed_only_for_their_pair_and_keep_their_pair(store
     store.gif_put(&room, &public, &Visibility::Room, b"GIF89a-public".to_vec()).await.unwrap();
     store.gif_put(&room, &private, &pair, b"GIF89a-private".to_vec()).await.unwrap();
     assert_eq!(store.gif_get(&public).await.unwrap().unwrap().visibility, Visibility::Room);
-    assert_eq!(store.gif_get(&private).await.unwrap(), Some(StoredGif { bytes: b"GIF89a-private".to_vec(), visibility: pair }));
+    assert_eq!(
+        store.gif_get(&private).await.unwrap(),
+        Some(StoredGif { bytes: b"GIF89a-private".to_vec(), visibility: pair })
+    );
     store.append_event(&room, Some(&a), &EventKind::Gif { name: public.clone(), to: None }, None, 1).await.unwrap();
     let whispered = EventKind::Gif { name: private.clone(), to: Some(b.clone()) };
     store.append_event(&room, Some(&a), &whispered, None, 2).await.unwrap();

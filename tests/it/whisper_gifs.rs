@@ -75,7 +75,10 @@ async fn a_whispered_gif_reaches_the_pair_live_in_history_and_on_resume_and_not_
     // Live: the pair gets the whispered GIF with its recipient, then the public one.
     for ws in [&mut wa, &mut wb] {
         let e = next_gif(ws).await;
-        assert_eq!((e["gifUrl"].as_str(), e["target"]["id"].as_str()), (Some(private_url.as_str()), Some(ids[1].as_str())));
+        assert_eq!(
+            (e["gifUrl"].as_str(), e["target"]["id"].as_str()),
+            (Some(private_url.as_str()), Some(ids[1].as_str()))
+        );
         assert_eq!(next_gif(ws).await["gifUrl"], public_url.as_str());
     }
     // The third member's next GIF is the public one: the whispered one never came.
@@ -87,8 +90,13 @@ async fn a_whispered_gif_reaches_the_pair_live_in_history_and_on_resume_and_not_
     for m in [&a, &b] {
         let h = m.ok(HISTORY, json!({ "r": room })).await;
         assert_eq!(gif_urls(&h), vec![private_url.clone(), public_url.clone()]);
-        let whispered: Vec<bool> =
-            h["messages"].as_array().unwrap().iter().filter(|e| e["kind"] == "GIF").map(|e| e["whispered"] == true).collect();
+        let whispered: Vec<bool> = h["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "GIF")
+            .map(|e| e["whispered"] == true)
+            .collect();
         assert_eq!(whispered, vec![true, false]);
     }
     assert_eq!(gif_urls(&c.ok(HISTORY, json!({ "r": room })).await), vec![public_url.clone()]);
@@ -112,7 +120,12 @@ async fn a_whispered_gif_reaches_the_pair_live_in_history_and_on_resume_and_not_
     assert_eq!(third.status(), 404, "the third member cannot fetch the whispered GIF");
     let stranger = app.http().get(format!("{}{private_url}", app.base)).send().await.unwrap();
     assert_eq!(stranger.status(), 404, "nor can a request without a session");
-    let forged = app.http().get(format!("{}{private_url}", app.base)).header("cookie", "gifchat=AAAAAAAAAAAAAAAAAAAAAA").send().await;
+    let forged = app
+        .http()
+        .get(format!("{}{private_url}", app.base))
+        .header("cookie", "gifchat=AAAAAAAAAAAAAAAAAAAAAA")
+        .send()
+        .await;
     assert_eq!(forged.unwrap().status(), 404, "nor an unknown session id");
     let public = c.http.get(format!("{}{public_url}", c.base)).send().await.unwrap();
     assert_eq!(public.status(), 200, "the third member fetches the public GIF");
@@ -141,7 +154,11 @@ async fn hostile_recipients_are_refused_with_a_reason_and_nothing_is_posted_or_s
         let resp = upload_with(&a, &room, extra, corpus::animated_gif()).await;
         assert_eq!(resp.status(), 422, "{what}");
         let body: Value = resp.json().await.unwrap();
-        assert_eq!((body["error"]["code"].as_str(), body["error"]["reason"].as_str()), (Some("INVALID_INPUT"), Some(*reason)), "{what}: {body}");
+        assert_eq!(
+            (body["error"]["code"].as_str(), body["error"]["reason"].as_str()),
+            (Some("INVALID_INPUT"), Some(*reason)),
+            "{what}: {body}"
+        );
     }
     assert_eq!(wa.quiet_for(std::time::Duration::from_millis(300)).await, None, "no event for a refused upload");
     assert_eq!(app.stored_gif_count().await, 0, "nothing stored");
@@ -149,4 +166,64 @@ async fn hostile_recipients_are_refused_with_a_reason_and_nothing_is_posted_or_s
     let ok = upload_with(&a, &room, &[("to", ids[1].as_str())], corpus::animated_gif()).await;
     assert_eq!(ok.status(), 201);
     assert_eq!(next_gif(&mut wa).await["target"]["id"], ids[1].as_str());
+}
+
+#[tokio::test]
+async fn refusals_carry_a_reason_the_page_can_word_and_a_retried_whisper_is_posted_once() {
+    let app = TestApp::spawn().await;
+    let ([a, _b, _c], ids, room, [mut wa, _wb, _wc]) = three_in_a_room(&app).await;
+    while !(wa.next_event("r").await["member"]["id"] == ids[2].as_str()) {}
+    let send = "mutation($r: ID!, $t: String!) { sendMessage(roomId: $r, text: $t) { seq } }";
+    let whisper = "mutation($r: ID!, $m: ID!, $t: String!, $k: String) {
+        whisper(roomId: $r, memberId: $m, text: $t, clientKey: $k) { seq } }";
+    let reason = |body: &Value| body["errors"][0]["extensions"]["reason"].as_str().map(str::to_owned);
+    let long = "가".repeat(1001);
+    assert_eq!(reason(&a.gql(send, json!({ "r": room, "t": long })).await).as_deref(), Some("TOO_LONG"));
+    assert_eq!(reason(&a.gql(send, json!({ "r": room, "t": "  " })).await).as_deref(), Some("EMPTY"));
+    assert_eq!(
+        reason(&a.gql(send, json!({ "r": room, "t": "a\u{202e}b" })).await).as_deref(),
+        Some("FORBIDDEN_CHARACTERS")
+    );
+    let to_self = a.gql(whisper, json!({ "r": room, "m": ids[0], "t": "me" })).await;
+    assert_eq!(reason(&to_self).as_deref(), Some("SELF"));
+    let nobody = a.gql(whisper, json!({ "r": room, "m": "not-a-member", "t": "hi" })).await;
+    assert_eq!(reason(&nobody).as_deref(), Some("NOT_PRESENT"));
+    let key_junk = a.gql(whisper, json!({ "r": room, "m": ids[1], "t": "hi", "k": "\u{0}".repeat(100) })).await;
+    assert_eq!(key_junk["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{key_junk}");
+    assert_eq!(wa.quiet_for(std::time::Duration::from_millis(300)).await, None, "nothing posted by a refusal");
+
+    // A whisper retried with its client key is stored and delivered once (the positive control: it is).
+    let vars = json!({ "r": room, "m": ids[1], "t": "한 번만", "k": "retry-key-1" });
+    let first = a.ok(whisper, vars.clone()).await["whisper"]["seq"].clone();
+    let again = a.ok(whisper, vars).await["whisper"]["seq"].clone();
+    assert_eq!(first, again);
+    let e = wa.next_event("r").await;
+    assert_eq!((e["kind"].as_str(), e["text"].as_str()), (Some("WHISPER"), Some("한 번만")));
+    assert_eq!(wa.quiet_for(std::time::Duration::from_millis(300)).await, None, "the retry published nothing");
+    let history = a.ok("query($r: ID!) { messages(roomId: $r) { text } }", json!({ "r": room })).await;
+    let copies = history["messages"].as_array().unwrap().iter().filter(|m| m["text"] == "한 번만").count();
+    assert_eq!(copies, 1);
+}
+
+#[tokio::test]
+async fn upload_refusals_name_their_reason() {
+    let app = TestApp::spawn().await;
+    let ([a, _b, _c], _ids, room, _ws) = three_in_a_room(&app).await;
+    for (what, bytes, reason) in [
+        ("png", corpus::png_bytes(), "NOT_A_GIF"),
+        ("truncated", corpus::truncated_gif(), "GIF_DAMAGED"),
+        ("huge dimensions", corpus::huge_dimensions_gif(), "GIF_TOO_LARGE"),
+    ] {
+        let body: Value = upload_with(&a, &room, &[], bytes).await.json().await.unwrap();
+        assert_eq!(body["error"]["reason"], reason, "{what}: {body}");
+    }
+    let form = reqwest::multipart::Form::new().text("to", "x");
+    let resp = a.http.post(format!("{}/room/{room}/gif", a.base)).multipart(form).send().await.unwrap();
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"]["reason"], "NO_FILE");
+    let resp = upload_with(&a, &room, &[], corpus::oversize_gif(6 * 1024 * 1024)).await;
+    if resp.status() == 422 {
+        assert_eq!(resp.json::<Value>().await.unwrap()["error"]["reason"], "FILE_TOO_BIG");
+    } else {
+        assert_eq!(resp.status(), 413, "too big is 413 when the body limit answers first");
+    }
 }

@@ -90,7 +90,11 @@ impl EventView {
         // A notice about the reader says so: "#53ac82 (나)님이 방장이 되었습니다.".
         let target_color = |m: &MemberId| {
             let color = Color::of(m.as_str()).to_string();
-            if m == reader { format!("{color} ({})", t.yours) } else { color }
+            if m == reader {
+                format!("{color} ({})", t.yours)
+            } else {
+                color
+            }
         };
         let subject = event.member.as_ref().map(target_color).unwrap_or_default();
         let (class, text, gif, notice, whisper) = match &event.kind {
