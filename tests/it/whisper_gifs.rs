@@ -47,6 +47,9 @@ async fn three_in_a_room(app: &TestApp) -> ([Member; 3], [String; 3], String, [W
     ([a, b, c], ids, room, [wa, wb, wc])
 }
 
+/// A hostile-recipient case: what it is, the upload's text fields, the reason expected.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+
 const HISTORY: &str = "query($r: ID!) { messages(roomId: $r, last: 50) { seq kind gifUrl whispered target { id } } }";
 
 fn gif_urls(history: &Value) -> Vec<String> {
@@ -141,7 +144,7 @@ async fn hostile_recipients_are_refused_with_a_reason_and_nothing_is_posted_or_s
     // Drain the join notices up to the last member's, so that any later item would be an upload's.
     while !(wa.next_event("r").await["member"]["id"] == ids[2].as_str()) {}
     let long = "0".repeat(10_000);
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("yourself", vec![("to", ids[0].as_str())], "SELF"),
         ("a member who is not in the room", vec![("to", outsider_id.as_str())], "NOT_PRESENT"),
         ("a malformed id", vec![("to", "../../etc/passwd")], "NOT_PRESENT"),
