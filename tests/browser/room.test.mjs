@@ -284,6 +284,19 @@ test('sending while offline: shown at once as sending, delivered once when back,
   assert.deepEqual(await historyTexts(A.page, roomId), ['하나', '둘', '셋', '넷'], 'delivered once');
   await A.page.unroute('**/graphql');
 
+  // The server unreachable while the live link stays up: after the retries, 다시 보내기 sends it (once).
+  await A.page.route('**/graphql', (route) =>
+    route.request().postData()?.includes('sendMessage') ? route.abort('connectionrefused') : route.continue());
+  await say(A.page, '여섯');
+  const retry = A.page.locator('#chat-list .pending.failed .retry-btn');
+  await retry.waitFor({ timeout: 20_000 });
+  assert.equal(await A.page.textContent('#chat-list .pending.failed .pending-state span'), '보내지 못했습니다.');
+  await A.page.unroute('**/graphql');
+  await retry.click();
+  await B.page.locator('#chat-list .bubble', { hasText: '여섯' }).waitFor({ timeout: WAIT });
+  await A.page.waitForFunction(() => document.querySelectorAll('#chat-list .pending').length === 0, null, { timeout: WAIT });
+  assert.deepEqual(await historyTexts(A.page, roomId), ['하나', '둘', '셋', '넷', '여섯']);
+
   // A failure that retrying cannot fix (the server refuses): the text comes back with the reason.
   await A.page.route('**/graphql', (route) =>
     route.fulfill({ contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'too many requests, slow down', extensions: { code: 'RATE_LIMITED' } }] }) }));
