@@ -16,10 +16,14 @@ pub enum EventKind {
         /// The validated text.
         text: String,
     },
-    /// A GIF upload from `RoomEvent::member`.
+    /// A GIF upload from `RoomEvent::member`; with `to`, a whispered GIF only the sender and `to` may see.
+    /// Older events have no `to` field and read as public GIFs, so the stored JSON needs no migration.
     Gif {
         /// Where the bytes are stored.
         name: GifName,
+        /// The recipient of a whispered GIF.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<MemberId>,
     },
     /// `RoomEvent::member` took a seat.
     Joined,
@@ -45,6 +49,15 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The one member besides the sender who may see a private event (a whisper or a whispered GIF).
+    /// The stores keep it in their `recipient` field, which their history queries filter on.
+    pub fn recipient(&self) -> Option<&MemberId> {
+        match self {
+            EventKind::Whisper { to, .. } | EventKind::Gif { to: Some(to), .. } => Some(to),
+            _ => None,
+        }
+    }
+
     /// The stored `kind` column (also the GraphQL enum's source).
     pub fn name(&self) -> &'static str {
         match self {
@@ -86,8 +99,8 @@ pub struct RoomEvent {
 impl RoomEvent {
     /// Who may see this event.
     pub fn visibility(&self) -> Visibility {
-        match (&self.kind, &self.member) {
-            (EventKind::Whisper { to, .. }, Some(from)) => Visibility::Pair(from.clone(), to.clone()),
+        match (self.kind.recipient(), &self.member) {
+            (Some(to), Some(from)) => Visibility::Pair(from.clone(), to.clone()),
             _ => Visibility::Room,
         }
     }

@@ -22,7 +22,7 @@ fn parse_room(id: &ID) -> Result<crate::domain::RoomId, HubError> {
 
 fn parse_member(id: &ID) -> Result<crate::domain::MemberId, HubError> {
     crate::domain::MemberId::parse(id.as_str())
-        .ok_or_else(|| HubError::Invalid("that member is not in this room".into()))
+        .ok_or_else(|| HubError::invalid("NOT_PRESENT", "that member is not in this room"))
 }
 
 /// Queries.
@@ -127,18 +127,20 @@ impl MutationRoot {
         Ok(true)
     }
 
-    /// Whispers to one member of the room: only you and they see it (live and in history).
+    /// Whispers to one member of the room: only you and they see it (live and in history). With
+    /// `clientKey`, a retry returns the first whisper (as `sendMessage` does), so a page may retry safely.
     async fn whisper(
         &self,
         ctx: &Context<'_>,
         room_id: ID,
         member_id: ID,
         text: String,
+        client_key: Option<String>,
     ) -> async_graphql::Result<RoomEventObject> {
         let room = parse_room(&room_id).gql()?;
         let to = parse_member(&member_id).gql()?;
         let me = viewer(ctx)?.0.lock().await.id.clone();
-        Ok(RoomEventObject(hub(ctx).whisper(&room, &me, &to, &text).await.gql()?))
+        Ok(RoomEventObject(hub(ctx).whisper(&room, &me, &to, &text, client_key.as_deref()).await.gql()?))
     }
 
     /// Hands the room to another present member (owner only).

@@ -160,11 +160,11 @@ impl RoomEventObject {
     async fn member(&self) -> Option<Member> {
         self.0.member.as_ref().map(Member::from)
     }
-    /// The kicked member, the whisper's recipient, or the previous owner.
+    /// The kicked member, the recipient of a whisper or whispered GIF, or the previous owner.
     async fn target(&self) -> Option<Member> {
         match &self.0.kind {
             EventKind::Kicked { target } => Some(target.into()),
-            EventKind::Whisper { to, .. } => Some(to.into()),
+            EventKind::Whisper { to, .. } | EventKind::Gif { to: Some(to), .. } => Some(to.into()),
             EventKind::OwnerChanged { from } => from.as_ref().map(Member::from),
             _ => None,
         }
@@ -179,9 +179,14 @@ impl RoomEventObject {
     /// Same-origin URL of a GIF.
     async fn gif_url(&self) -> Option<String> {
         match &self.0.kind {
-            EventKind::Gif { name } => Some(name.url()),
+            EventKind::Gif { name, .. } => Some(name.url()),
             _ => None,
         }
+    }
+    /// Whether only `member` and `target` can see this event: a whisper (kind `WHISPER`) or a GIF
+    /// uploaded while whispering (kind `GIF` with a `target`).
+    async fn whispered(&self) -> bool {
+        self.0.kind.recipient().is_some()
     }
 }
 

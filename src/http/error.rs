@@ -24,11 +24,16 @@ impl IntoResponse for HttpError {
             HubError::NotFound => StatusCode::NOT_FOUND,
             HubError::WrongPassword | HubError::Forbidden(_) | HubError::Removed => StatusCode::FORBIDDEN,
             HubError::RoomFull => StatusCode::CONFLICT,
-            HubError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            HubError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             HubError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             HubError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        let body = serde_json::json!({ "error": { "code": self.0.code(), "message": self.0.to_string() } });
+        let mut error = serde_json::json!({ "code": self.0.code(), "message": self.0.to_string() });
+        // The finer reason (`NOT_A_GIF`, `FILE_TOO_BIG`, `NOT_PRESENT`, …) lets pages word the refusal.
+        if let Some(reason) = self.0.reason() {
+            error["reason"] = reason.into();
+        }
+        let body = serde_json::json!({ "error": error });
         (status, axum::Json(body)).into_response()
     }
 }

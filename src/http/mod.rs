@@ -63,6 +63,15 @@ impl Default for WebConfig {
 }
 
 impl WebConfig {
+    /// The session cookie's name: with `Secure`, the `__Host-` prefix pins it to this host and path.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-gifchat"
+        } else {
+            "gifchat"
+        }
+    }
+
     /// Same-origin check for browser requests: no `Origin` (non-browser clients) passes; otherwise it must
     /// name this host or an allow-listed origin. `null` (sandboxed frames, file pages) never passes.
     pub fn origin_allowed(&self, headers: &HeaderMap) -> bool {
@@ -91,7 +100,7 @@ pub struct AppState {
 /// The whole application router. Routes that must never create a session (GIFs, static files,
 /// health) sit outside the session layer.
 pub fn router(state: AppState) -> Router {
-    let cookie_name = if state.web.secure_cookies { "__Host-gifchat" } else { "gifchat" };
+    let cookie_name = state.web.cookie_name();
     let idle = time::Duration::try_from(state.web.session_idle).unwrap_or(time::Duration::days(30));
     let sessions = SessionManagerLayer::new(session::StoreSessions(state.hub.store().clone()))
         .with_name(cookie_name)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -145,6 +145,28 @@ impl CurrentMember {
             }
         }
     }
+}
+
+/// The member whose session cookie (named `cookie_name`) is in `headers`, read without creating,
+/// touching or saving a session: for `GET /gif/<name>` of a whispered GIF, which sits outside the
+/// session layer so that fetching an image never writes. `None` when there is no valid session.
+pub async fn member_of_request(headers: &HeaderMap, cookie_name: &str, store: &dyn Store) -> Option<MemberId> {
+    let id = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(tower_sessions::cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == cookie_name)?
+        .value()
+        .to_owned();
+    // Session ids are 22 characters of base64; anything else names no session (and costs no lookup).
+    if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return None;
+    }
+    let row = store.session_load(&id, crate::domain::now_millis()).await.ok()??;
+    let mut fields: std::collections::HashMap<String, serde_json::Value> = serde_json::from_str(&row.data).ok()?;
+    serde_json::from_value::<SessionData>(fields.remove(KEY)?).ok().map(|d| d.member)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentMember {

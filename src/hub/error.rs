@@ -23,9 +23,15 @@ pub enum HubError {
     /// The owner kicked this member from the room; they cannot enter it again while it exists.
     #[error("you were removed from this room")]
     Removed,
-    /// Bad input; the text says what and is safe to show.
-    #[error("{0}")]
-    Invalid(String),
+    /// Bad input; the text says what and is safe to show, `reason` names it for clients that explain
+    /// refusals in their own words (the room page maps it to a sentence in its language).
+    #[error("{message}")]
+    Invalid {
+        /// A stable name of what was wrong (`TOO_LONG`, `NOT_A_GIF`, `NOT_PRESENT`, …).
+        reason: &'static str,
+        /// English detail for API users and logs.
+        message: String,
+    },
     /// Too many requests of this kind; try again shortly.
     #[error("too many requests, slow down")]
     RateLimited,
@@ -35,9 +41,20 @@ pub enum HubError {
 }
 
 impl HubError {
-    /// A finer reason within a code, for clients that explain refusals differently (`REMOVED`).
+    /// Bad input named by `reason` (one of the `INVALID_INPUT` reasons listed on [`HubError::reason`]).
+    pub fn invalid(reason: &'static str, message: impl Into<String>) -> Self {
+        HubError::Invalid { reason, message: message.into() }
+    }
+
+    /// A finer reason within a code, for clients that explain refusals differently: `REMOVED` (a kicked
+    /// member); for `INVALID_INPUT` one of `EMPTY`, `TOO_LONG`, `FORBIDDEN_CHARACTERS`, `BAD_INPUT`, `NOT_A_GIF`, `GIF_DAMAGED`,
+    /// `GIF_TOO_LARGE`, `FILE_TOO_BIG`, `NO_FILE`, `NOT_PRESENT`, `SELF`.
     pub fn reason(&self) -> Option<&'static str> {
-        matches!(self, HubError::Removed).then_some("REMOVED")
+        match self {
+            HubError::Removed => Some("REMOVED"),
+            HubError::Invalid { reason, .. } => Some(reason),
+            _ => None,
+        }
     }
 
     /// The stable code clients switch on.
@@ -47,7 +64,7 @@ impl HubError {
             HubError::WrongPassword => "WRONG_PASSWORD",
             HubError::RoomFull => "ROOM_FULL",
             HubError::Forbidden(_) | HubError::Removed => "FORBIDDEN",
-            HubError::Invalid(_) => "INVALID_INPUT",
+            HubError::Invalid { .. } => "INVALID_INPUT",
             HubError::RateLimited => "RATE_LIMITED",
             HubError::Internal(_) => "INTERNAL",
         }
@@ -64,12 +81,25 @@ impl From<StoreError> for HubError {
 
 impl From<InputError> for HubError {
     fn from(e: InputError) -> Self {
-        HubError::Invalid(e.to_string())
+        let reason = match e {
+            InputError::EmptyMessage => "EMPTY",
+            InputError::MessageTooLong { .. } => "TOO_LONG",
+            InputError::ForbiddenCharacters { .. } => "FORBIDDEN_CHARACTERS",
+            _ => "BAD_INPUT",
+        };
+        HubError::invalid(reason, e.to_string())
     }
 }
 
 impl From<GifError> for HubError {
     fn from(e: GifError) -> Self {
-        HubError::Invalid(e.to_string())
+        // Pages say "not a GIF" for anything without a GIF signature (a PNG too), "damaged" for a GIF that
+        // does not decode, and "too large" for one over the decoding caps.
+        let reason = match e {
+            GifError::NotAGif => "NOT_A_GIF",
+            GifError::Truncated | GifError::Malformed => "GIF_DAMAGED",
+            GifError::TooLarge | GifError::TooManyFrames | GifError::TooManyPixels => "GIF_TOO_LARGE",
+        };
+        HubError::invalid(reason, e.to_string())
     }
 }

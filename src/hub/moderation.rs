@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Action, Hub, HubError};
-use crate::domain::{now_millis, EndReason, EventKind, MemberId, MessageText, Presence, RoomEvent, RoomId, RoomSignal};
+use crate::domain::{
+    now_millis, ClientKey, EndReason, EventKind, MemberId, MessageText, Presence, RoomEvent, RoomId, RoomSignal,
+};
 use crate::store::Appended;
 
 /// At most one typing signal per member and room in this interval; clients hide the indicator after a
@@ -20,30 +22,30 @@ impl Hub {
     }
 
     /// `whisper`: a message only the sender and `to` can see, live and in history. Both must be members.
+    /// A retry with the same client key returns the first whisper instead of posting another.
     pub async fn whisper(
         &self,
         room: &RoomId,
         from: &MemberId,
         to: &MemberId,
         text: &str,
+        key: Option<&str>,
     ) -> Result<Arc<RoomEvent>, HubError> {
         let text = MessageText::parse(text)?;
+        let key = key.map(ClientKey::parse).transpose()?;
         let cell = self.existing_cell(room).ok_or(HubError::Forbidden("enter the room first"))?;
         let live = cell.live.lock().await;
         if !live.seats.contains_key(from) {
             return Err(HubError::Forbidden("enter the room first"));
         }
-        if from == to {
-            return Err(HubError::Invalid("you cannot whisper to yourself".into()));
-        }
-        if !live.seats.contains_key(to) {
-            return Err(HubError::Invalid("that member is not in this room".into()));
-        }
+        Self::check_recipient(from, to, live.seats.contains_key(to))?;
         self.check_rate(from, Action::Message)?;
         let kind = EventKind::Whisper { to: to.clone(), text: text.as_str().to_owned() };
         // Published like any event: the streams filter by visibility, so only the pair ever receives it.
-        match self.store.append_event(room, Some(from), &kind, None, now_millis()).await? {
-            Appended::New(e) | Appended::Existing(e) => {
+        match self.store.append_event(room, Some(from), &kind, key.as_ref(), now_millis()).await? {
+            // A retry: already published when it was first stored.
+            Appended::Existing(first) => Ok(Arc::new(first)),
+            Appended::New(e) => {
                 let e = Arc::new(e);
                 self.bus.publish_room(room, RoomSignal::Event(e.clone()));
                 Ok(e)
@@ -63,7 +65,7 @@ impl Hub {
             return Ok(());
         }
         if !live.seats.contains_key(to) {
-            return Err(HubError::Invalid("that member is not in this room".into()));
+            return Err(HubError::invalid("NOT_PRESENT", "that member is not in this room"));
         }
         self.hand_over_locked(room, owner, to).await?;
         self.announce_room(room).await
@@ -88,10 +90,10 @@ impl Hub {
             return Err(HubError::Forbidden("only the owner can kick"));
         }
         if owner == target {
-            return Err(HubError::Invalid("the owner cannot kick themselves".into()));
+            return Err(HubError::invalid("SELF", "the owner cannot kick themselves"));
         }
         if !self.store.kick_member(room, target).await? {
-            return Err(HubError::Invalid("that member is not in this room".into()));
+            return Err(HubError::invalid("NOT_PRESENT", "that member is not in this room"));
         }
         live.seats.remove(target);
         self.record(room, Some(owner), EventKind::Kicked { target: target.clone() }).await?;

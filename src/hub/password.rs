@@ -34,7 +34,7 @@ impl Hasher {
         })
         .await
         .map_err(|e| HubError::from(StoreError::Backend(format!("hashing task: {e}"))))?
-        .map_err(|_| HubError::Invalid("the password cannot be used".into()))
+        .map_err(|_| HubError::invalid("BAD_INPUT", "the password cannot be used"))
     }
 
     /// Whether `password` matches `phc` (constant-time comparison inside `argon2`).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Action, Hub, HubError};
 use crate::domain::{
     now_millis, Capacity, ClientKey, EventKind, GifName, LobbyEvent, MemberId, MessageText, Password, Room, RoomEvent,
-    RoomId, RoomSignal, RoomTitle,
+    RoomId, RoomSignal, RoomTitle, Visibility,
 };
 use crate::gifcheck::{self, GifLimits};
 use crate::store::{Appended, NewRoom, Page, RoomRecord};
@@ -138,16 +138,23 @@ impl Hub {
     }
 
     /// `POST /room/:id/gif`: members only; the bytes must decode completely as a GIF within `limits`;
-    /// anything after the GIF trailer is dropped before storing.
+    /// anything after the GIF trailer is dropped before storing. With `to`, a whispered GIF: stored and
+    /// filtered exactly like a text whisper (`to` must be another member present in the room), and its
+    /// file is served to the pair only.
     pub async fn post_gif(
         &self,
         room: &RoomId,
         member: &MemberId,
+        to: Option<&MemberId>,
         mut bytes: Vec<u8>,
         limits: GifLimits,
     ) -> Result<Arc<RoomEvent>, HubError> {
         if !self.is_member(room, member).await {
             return Err(HubError::Forbidden("enter the room first"));
+        }
+        // Checked before the decoding work, and again under the room lock before the event is recorded.
+        if let Some(to) = to {
+            Self::check_recipient(member, to, self.is_member(room, to).await)?;
         }
         self.check_rate(member, Action::Upload)?;
         // Decoding is CPU work: keep it off the async workers.
@@ -160,13 +167,31 @@ impl Hub {
         bytes = returned;
         bytes.truncate(checked?);
         let name = GifName::generate();
-        self.store.gif_put(room, &name, bytes).await?;
+        let visibility = match to {
+            Some(to) => Visibility::Pair(member.clone(), to.clone()),
+            None => Visibility::Room,
+        };
+        self.store.gif_put(room, &name, &visibility, bytes).await?;
         let cell = self.cell(room);
         let live = cell.live.lock().await;
         if !live.seats.contains_key(member) {
             return Err(HubError::Forbidden("enter the room first"));
         }
-        self.record(room, Some(member), EventKind::Gif { name }).await
+        if let Some(to) = to {
+            Self::check_recipient(member, to, live.seats.contains_key(to))?;
+        }
+        self.record(room, Some(member), EventKind::Gif { name, to: to.cloned() }).await
+    }
+
+    /// The rule for a whisper's recipient (text or GIF): someone else, present in the room now.
+    pub(super) fn check_recipient(from: &MemberId, to: &MemberId, present: bool) -> Result<(), HubError> {
+        if from == to {
+            return Err(HubError::invalid("SELF", "you cannot whisper to yourself"));
+        }
+        if !present {
+            return Err(HubError::invalid("NOT_PRESENT", "that member is not in this room"));
+        }
+        Ok(())
     }
 
     /// `deleteRoom`: the owner deletes the room; everyone inside is told, lobbies lose it.

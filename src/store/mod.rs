@@ -10,7 +10,7 @@ mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId};
+use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId, Visibility};
 
 pub use mongo::{
     ImportReport, MongoStore, DEFAULT_DATABASE as MONGO_DEFAULT_DATABASE, SCHEMA_VERSION as MONGO_SCHEMA_VERSION,
@@ -154,6 +154,15 @@ pub enum OutboxChange {
     RoomRemoved(RoomId),
 }
 
+/// A stored GIF: its bytes and who may fetch them (`GET /gif/<name>` checks this for whispered GIFs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredGif {
+    /// The validated bytes.
+    pub bytes: Vec<u8>,
+    /// Everyone (public GIFs need no session to fetch), or the sender and recipient of a whispered GIF.
+    pub visibility: Visibility,
+}
+
 /// Everything gifchat persists. Object-safe: the server holds an `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -212,10 +221,10 @@ pub trait Store: Send + Sync + 'static {
     async fn sessions_purge(&self, now: Millis) -> Result<u64>;
 
     // ---- GIFs ----
-    /// Stores validated GIF bytes for a room.
-    async fn gif_put(&self, room: &RoomId, name: &GifName, bytes: Vec<u8>) -> Result<()>;
-    /// The bytes of a stored GIF.
-    async fn gif_get(&self, name: &GifName) -> Result<Option<Vec<u8>>>;
+    /// Stores validated GIF bytes for a room, with who may fetch them (a whispered GIF: its pair only).
+    async fn gif_put(&self, room: &RoomId, name: &GifName, visibility: &Visibility, bytes: Vec<u8>) -> Result<()>;
+    /// The bytes of a stored GIF with who may fetch them.
+    async fn gif_get(&self, name: &GifName) -> Result<Option<StoredGif>>;
 
     // ---- outbox and health ----
     /// Outbox entries after `after`, oldest first.

@@ -64,13 +64,54 @@ export function applyColors(root) {
   }
 }
 
-/** Shows `<time datetime>` elements below `root` in the reader's local time. */
+/** Shows `<time datetime>` elements below `root` in the reader's local time, written the way the page's
+ *  language writes it (ko "오후 4:51", en "4:51 PM"). */
 export function localizeTimes(root, lang) {
+  const short = new Intl.DateTimeFormat(lang, { hour: 'numeric', minute: '2-digit' });
+  const full = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
   for (const node of root.querySelectorAll('time[datetime]')) {
     const date = new Date(node.getAttribute('datetime'));
     if (Number.isNaN(date.getTime())) continue;
-    node.textContent = date.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
-    node.title = date.toLocaleString(lang);
+    node.textContent = short.format(date);
+    node.title = full.format(date);
+  }
+}
+
+/** http(s) URLs in running text; trailing punctuation is left out (it usually ends the sentence). */
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+const TRAILING = /[.,!?;:)\]}'"…。、]+$/;
+
+/**
+ * The text as nodes, with each http(s) URL as a link that opens apart from the page and passes on
+ * nothing (`noopener noreferrer nofollow`). Text nodes and `href` only: nothing is parsed as HTML,
+ * and no preview is ever fetched.
+ */
+export function linkified(text) {
+  const nodes = [];
+  let at = 0;
+  for (const match of text.matchAll(URL_IN_TEXT)) {
+    const url = match[0].replace(TRAILING, '');
+    let parsed;
+    try {
+      parsed = new URL(url);
+    } catch {
+      continue;
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') continue;
+    if (match.index > at) nodes.push(document.createTextNode(text.slice(at, match.index)));
+    nodes.push(el('a', { href: parsed.href, rel: 'noopener noreferrer nofollow', target: '_blank' }, url));
+    at = match.index + url.length;
+  }
+  if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
+  return nodes;
+}
+
+/** Turns URLs in the text of each `.bubble` below `root` into links (for server-rendered messages). */
+export function linkifyBubbles(root) {
+  for (const bubble of root.querySelectorAll('.bubble')) {
+    if (bubble.querySelector('a') || !URL_IN_TEXT.test(bubble.textContent)) continue;
+    URL_IN_TEXT.lastIndex = 0;
+    bubble.replaceChildren(...linkified(bubble.textContent));
   }
 }
 

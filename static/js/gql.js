@@ -4,11 +4,13 @@
 // Same-origin only: the WebSocket URL is derived from `location`, never configured, so a page can
 // only ever talk to the server that served it.
 
-/** An error from the API, with the server's `extensions.code` (or NETWORK when the server was not reached). */
+/** An error from the API, with the server's `extensions.code` (or NETWORK when the server was not reached)
+ *  and its finer `extensions.reason` when it gave one (pages word refusals by these, never by `message`). */
 export class ApiError extends Error {
-  constructor(message, code) {
+  constructor(message, code, reason) {
     super(message);
     this.code = code;
+    this.reason = reason;
   }
 }
 
@@ -33,7 +35,8 @@ export async function gql(query, variables = {}) {
   }
   if (body.errors && body.errors.length) {
     const first = body.errors[0];
-    throw new ApiError(first.message, (first.extensions && first.extensions.code) || 'INTERNAL');
+    const ext = first.extensions || {};
+    throw new ApiError(first.message, ext.code || 'INTERNAL', ext.reason);
   }
   return body.data;
 }

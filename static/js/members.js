@@ -1,6 +1,8 @@
 // The member list (the book's exercise 1) and the owner's tools (exercises 4 and 5): who is in the room
 // now, each with a colour swatch, the owner and the reader marked, the count beside the capacity; for
-// the owner, buttons to hand the room over, to remove a member, and to delete the room.
+// the owner, buttons to hand the room over, to remove a member, and to delete the room. Each owner
+// action asks first, inside the member's entry (never a dialog): "make owner?", and for a kick that it
+// is permanent for that person in this room.
 //
 // Kept live without polling: a snapshot from `room(id) { members }` once the subscription is live (and
 // again after every reconnect or resync), with the membership events received meanwhile replayed on top
@@ -10,6 +12,7 @@
 
 import { el, readTexts, applyColors, fill, setStatus } from './dom.js';
 import { gql } from './gql.js';
+import { explain } from './refusals.js';
 import { hooks } from './room-hooks.js';
 import { whisperTarget, toggleWhisper, memberGone, onWhisperChange } from './whisper.js';
 
@@ -42,6 +45,8 @@ let capacity = 0;
 let pending = null;
 /** Bumped per snapshot request, so only the newest one is applied. */
 let generation = 0;
+/** The owner action waiting for its confirmation: { id, action: 'hand-over' | 'kick' }, or null. */
+let confirming = null;
 /** Set when the link came up and no snapshot was fetched for it yet. */
 let snapshotDue = false;
 let dueTimer = null;
@@ -121,19 +126,55 @@ function entry(m, iOwn, target) {
       { type: 'button', class: 'hand-over-btn', 'aria-label': fill(t.handOverLabel, { color: m.color }), dataset: { action: 'hand-over' } },
       t.handOver,
     );
-    handOver.addEventListener('click', () =>
-      act('mutation Hand($r: ID!, $m: ID!) { transferOwnership(roomId: $r, memberId: $m) { id } }', m.id),
-    );
+    handOver.addEventListener('click', () => ask(m.id, 'hand-over'));
     const kick = el(
       'button',
       { type: 'button', class: 'kick-btn danger', 'aria-label': fill(t.kickLabel, { color: m.color }), dataset: { action: 'kick' } },
       t.kickButton,
     );
-    kick.addEventListener('click', () => act('mutation Kick($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }', m.id));
+    kick.addEventListener('click', () => ask(m.id, 'kick'));
     actions.append(handOver, kick);
   }
   li.append(actions);
+  if (iOwn && confirming && confirming.id === m.id) li.append(confirmation(m, confirming.action));
   return li;
+}
+
+/** The in-page question for an owner action on `m`, with the action's own button and Cancel. */
+function confirmation(m, action) {
+  const kick = action === 'kick';
+  const yes = el(
+    'button',
+    { type: 'button', class: kick ? 'danger confirm-yes' : 'confirm-yes', dataset: { action: 'confirm-yes' } },
+    kick ? t.kickYes : t.handOverYes,
+  );
+  yes.addEventListener('click', () => {
+    confirming = null;
+    render();
+    if (kick) act('mutation Kick($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }', m.id);
+    else act('mutation Hand($r: ID!, $m: ID!) { transferOwnership(roomId: $r, memberId: $m) { id } }', m.id);
+  });
+  const no = el('button', { type: 'button', class: 'confirm-no', dataset: { action: 'confirm-no' } }, t.cancel);
+  no.addEventListener('click', () => {
+    confirming = null;
+    render();
+    focusAction(m.id, action);
+  });
+  const question = fill(kick ? t.kickConfirm : t.handOverConfirm, { color: m.color });
+  return el('div', { class: 'member-confirm', role: 'group', 'aria-label': question }, el('p', {}, question), yes, ' ', no);
+}
+
+/** Asks before an owner action: the question replaces nothing and moves focus to Cancel. */
+function ask(id, action) {
+  confirming = { id, action };
+  setStatus(status, '');
+  render();
+  focusAction(id, 'confirm-no');
+}
+
+function focusAction(id, action) {
+  const button = list.querySelector(`li[data-id="${CSS.escape(id)}"] [data-action="${action}"]`);
+  if (button) button.focus();
 }
 
 /** Redraws the list, keeping keyboard focus on the same button of the same member if it still exists. */
@@ -143,6 +184,8 @@ function render() {
     ? { id: focused.closest('li').dataset.id, action: focused.dataset.action }
     : null;
   const iOwn = owner === me;
+  // A question about someone who left (or asked of someone no longer owner) has nothing left to confirm.
+  if (confirming && (!iOwn || !members.has(confirming.id))) confirming = null;
   const target = whisperTarget();
   list.replaceChildren(...Array.from(members.values(), (m) => entry(m, iOwn, target)));
   applyColors(list);
@@ -163,7 +206,7 @@ async function act(mutation, memberId) {
   try {
     await gql(mutation, { r: roomId, m: memberId });
   } catch (e) {
-    setStatus(status, `${t.actionFailed} ${e.message}`);
+    setStatus(status, `${t.actionFailed} ${explain(t, e, { forbidden: t.errOwnerOnly })}`);
   }
 }
 
@@ -187,7 +230,7 @@ document.getElementById('delete-yes').addEventListener('click', async () => {
     await gql('mutation Delete($id: ID!) { deleteRoom(id: $id) }', { id: roomId });
     // The subscription's RoomClosed (DELETED) takes everyone, this tab included, back to the lobby.
   } catch (e) {
-    setStatus(status, `${t.actionFailed} ${e.message}`);
+    setStatus(status, `${t.actionFailed} ${explain(t, e, { forbidden: t.errOwnerOnly })}`);
   }
 });
 

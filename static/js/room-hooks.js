@@ -9,9 +9,4 @@ export const hooks = {
   extraSelection: [],
   /** Functions called with 'online' | 'offline' whenever the live link changes. */
   onStatus: [],
-  /**
-   * Sends a text some other way than to everyone (a whisper): called with the text, returns a promise
-   * of the resulting RoomEvent, or null to let the page send it as a normal message.
-   */
-  send: null,
 };

@@ -4,25 +4,34 @@
 // de-duplicated by seq so nothing shows twice.
 //
 // The book's exercises are modules of their own that register in ./room-hooks.js (every update of the
-// subscription, link status, extra selections, sending a whisper): members.js (member list and owner
-// tools in `<aside id="members">`), whisper.js (the whisper target) and typing.js (`#typing`).
+// subscription, link status, extra selections): members.js (member list and owner tools in
+// `<aside id="members">`), whisper.js (the whisper target, read here when sending) and typing.js
+// (`#typing`). outgoing.js holds messages until the server has them; refusals.js words every refusal.
 
-import { el, readTexts, applyColors, localizeTimes, setStatus, fill, randomKey } from './dom.js';
+import { readTexts, applyColors, localizeTimes, linkifyBubbles, setStatus, fill, randomKey } from './dom.js';
 import { gql, LiveSocket } from './gql.js';
 import { renderEvent } from './render.js';
 import { hooks } from './room-hooks.js';
+import { explain, charCount, MAX_CHARS } from './refusals.js';
+import { Outgoing } from './outgoing.js';
+import { whisperTarget } from './whisper.js';
 // The book's exercises register their hooks before the subscription below starts.
 import './members.js';
 import './typing.js';
 
-const EVENT_FIELDS = 'seq at kind text gifUrl member { id color } target { id color }';
+const EVENT_FIELDS = 'seq at kind text gifUrl whispered member { id color } target { id color }';
 const PAGE = 50;
+/** The character count shows from here on (of 1000). */
+const COUNT_FROM = 900;
+/** Consecutive messages of one sender within this long form one run: sender and time shown once. */
+const RUN_MS = 3 * 60 * 1000;
 
 const root = document.getElementById('room');
 const t = readTexts(root);
 const lang = document.documentElement.lang || undefined;
 const roomId = root.dataset.roomId;
 const me = root.dataset.me;
+const myColor = root.dataset.myColor || '';
 const gifMax = Number(root.dataset.gifMax) || 5 * 1024 * 1024;
 const list = document.getElementById('chat-list');
 const form = document.getElementById('chat-form');
@@ -32,6 +41,8 @@ const connStatus = document.getElementById('conn-status');
 const olderStatus = document.getElementById('older-status');
 const progress = document.getElementById('upload-progress');
 const uploadMessage = document.getElementById('upload-message');
+const charCounter = document.getElementById('char-count');
+const newHint = document.getElementById('new-messages');
 const ctx = { t, me };
 
 /** Newest seq received in order from the server: where a (re)subscription resumes. */
@@ -52,11 +63,36 @@ function seqOf(node) {
 
 function oldestSeq() {
   const first = list.firstElementChild;
-  return first ? seqOf(first) : lastSeq + 1;
+  return first && !first.classList.contains('pending') ? seqOf(first) : lastSeq + 1;
 }
 
 function scrollToBottom() {
   list.scrollTop = list.scrollHeight;
+  newHint.hidden = true;
+}
+
+/** When a message was posted (a "sending…" bubble: now). */
+function timeOf(node) {
+  const time = node.querySelector('time');
+  return time ? Date.parse(time.getAttribute('datetime')) : Date.now();
+}
+
+/** Whether `b` continues the run of `a`: same sender, same whisper label, close in time, not notices. */
+function sameRun(a, b) {
+  if (!a || !b || a.classList.contains('system') || b.classList.contains('system')) return false;
+  const whoA = a.querySelector('.who');
+  const whoB = b.querySelector('.who');
+  if (!whoA || !whoB || whoA.textContent !== whoB.textContent || a.dataset.color !== b.dataset.color) return false;
+  return Math.abs(timeOf(b) - timeOf(a)) < RUN_MS;
+}
+
+/** Re-marks `node` and its neighbours: `cont` hides a run's repeated sender, `runs-on` its repeated time. */
+function regroup(node) {
+  for (const n of [node.previousElementSibling, node, node.nextElementSibling]) {
+    if (!n) continue;
+    n.classList.toggle('cont', sameRun(n.previousElementSibling, n));
+    n.classList.toggle('runs-on', sameRun(n, n.nextElementSibling));
+  }
 }
 
 /** Puts `ev` on screen in seq order unless it is already there; returns whether it was added. */
@@ -67,11 +103,13 @@ function show(ev) {
   shown.add(ev.seq);
   applyColors(node);
   localizeTimes(node, lang);
-  // Usually the newest: append. A reply to our own send can overtake the stream, so find its place.
+  // Usually the newest: after the last message, before any "sending…" bubbles (they stay at the end).
+  // A reply to our own send can overtake the stream, so find its place.
   let after = list.lastElementChild;
-  while (after && seqOf(after) > ev.seq) after = after.previousElementSibling;
+  while (after && (after.classList.contains('pending') || seqOf(after) > ev.seq)) after = after.previousElementSibling;
   if (after) after.after(node);
   else list.prepend(node);
+  regroup(node);
   const img = node.querySelector('img');
   if (img) img.addEventListener('load', () => pinned && scrollToBottom());
   return true;
@@ -138,7 +176,12 @@ function onUpdate(update) {
     case 'RoomEvent': {
       if (update.seq > lastSeq) lastSeq = update.seq;
       const stick = pinned;
-      if (show(update) && stick) scrollToBottom();
+      outgoing.arrived(update);
+      if (show(update)) {
+        // Scrolled up reading: say that something new arrived instead of pulling the reader down.
+        if (stick) scrollToBottom();
+        else newHint.hidden = false;
+      }
       break;
     }
     case 'RoomResync':
@@ -165,7 +208,9 @@ async function reloadHistory() {
     const data = await gql(`query Latest($id: ID!) { messages(roomId: $id, last: ${PAGE}) { ${EVENT_FIELDS} } }`, {
       id: roomId,
     });
-    list.replaceChildren();
+    // "Sending…" bubbles survive the reload: they are not history yet.
+    const pendingNodes = Array.from(list.querySelectorAll('.pending'));
+    list.replaceChildren(...pendingNodes);
     shown.clear();
     for (const ev of data.messages) show(ev);
     hasMore = data.messages.length === PAGE && data.messages[0].seq > 1;
@@ -202,7 +247,13 @@ async function loadOlder() {
 
 list.addEventListener('scroll', () => {
   pinned = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+  if (pinned) newHint.hidden = true;
   if (list.scrollTop < 80) loadOlder();
+});
+
+newHint.addEventListener('click', () => {
+  scrollToBottom();
+  input.focus();
 });
 
 // ---- sending -----------------------------------------------------------------------------------
@@ -210,58 +261,73 @@ list.addEventListener('scroll', () => {
 const SEND = `mutation Send($roomId: ID!, $text: String!, $key: String) {
   sendMessage(roomId: $roomId, text: $text, clientKey: $key) { ${EVENT_FIELDS} }
 }`;
+const WHISPER = `mutation Whisper($roomId: ID!, $memberId: ID!, $text: String!, $key: String) {
+  whisper(roomId: $roomId, memberId: $memberId, text: $text, clientKey: $key) { ${EVENT_FIELDS} }
+}`;
 
-/** Sends once, retrying with the same client key while the server is unreachable (no double posts). */
-async function send(text) {
-  const key = randomKey();
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const data = await gql(SEND, { roomId, text, key });
-      if (show(data.sendMessage)) scrollToBottom();
-      return;
-    } catch (e) {
-      const transient = e.code === 'NETWORK' || e.code === 'INTERNAL';
-      if (!transient || attempt >= 6) {
-        setStatus(uploadMessage, e.code === 'RATE_LIMITED' ? t.errRateLimited : `${t.sendFailed} ${e.message}`);
-        if (!input.value) input.value = text;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+const outgoing = new Outgoing({
+  list,
+  t,
+  me,
+  myColor,
+  deliver: (item) =>
+    item.target
+      ? gql(WHISPER, { roomId, memberId: item.target.id, text: item.text, key: item.key }).then((d) => d.whisper)
+      : gql(SEND, { roomId, text: item.text, key: item.key }).then((d) => d.sendMessage),
+  shown: (ev) => {
+    if (show(ev) && pinned) scrollToBottom();
+  },
+  refused: (item, e) => {
+    const why = explain(t, e, { count: charCount(item.text), forbidden: t.errNotMember });
+    setStatus(uploadMessage, `${t.sendFailed} ${why}`);
+    if (!input.value) {
+      input.value = item.text;
+      updateCount();
     }
-  }
+  },
+  placed: (node) => {
+    regroup(node);
+    scrollToBottom();
+  },
+});
+// The live link or the network is back: whatever could not be delivered goes out again, in order,
+// each with its own key (the socket may have survived a short outage that fetch did not).
+hooks.onStatus.push((s) => s === 'online' && outgoing.retry());
+window.addEventListener('online', () => outgoing.retry());
+
+/** Shows the character count from 900 characters on, and past the limit says why sending is refused. */
+function updateCount() {
+  const count = charCount(input.value);
+  const over = count > MAX_CHARS;
+  charCounter.classList.toggle('over', over);
+  input.setAttribute('aria-invalid', String(over));
+  if (over) setStatus(charCounter, fill(t.errTooLong, { max: MAX_CHARS, count }));
+  else setStatus(charCounter, count >= COUNT_FROM ? fill(t.charCount, { count, max: MAX_CHARS }) : '');
 }
 
-/** Sends through a hook (a whisper) once, without retries: a whisper has no client key to dedupe by. */
-async function sendVia(pending, text) {
-  try {
-    if (show(await pending)) scrollToBottom();
-  } catch (e) {
-    setStatus(uploadMessage, e.code === 'RATE_LIMITED' ? t.errRateLimited : `${t.sendFailed} ${e.message}`);
-    if (!input.value) input.value = text;
-  }
-}
+input.addEventListener('input', updateCount);
 
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = input.value.trim();
   if (!text) return;
+  // The server refuses more than 1000 characters; say so here and keep the text, rather than cut it.
+  if (charCount(text) > MAX_CHARS) {
+    updateCount();
+    input.focus();
+    return;
+  }
   input.value = '';
+  updateCount();
   setStatus(uploadMessage, '');
-  const pending = hooks.send && hooks.send(text);
-  if (pending) sendVia(pending, text);
-  else send(text);
+  outgoing.add(text, whisperTarget(), randomKey());
 });
 
 // ---- GIF upload ----------------------------------------------------------------------------------
 
 function uploadError(status, body) {
-  const err = body && body.error;
-  if (status === 413 || (err && /larger than/.test(err.message))) {
-    return fill(t.uploadTooBig, { max: Math.floor(gifMax / (1024 * 1024)) });
-  }
-  if (err && err.code === 'INVALID_INPUT') return `${t.uploadNotGif} (${err.message})`;
-  if (err && err.code === 'RATE_LIMITED') return t.errRateLimited;
-  return err && err.message ? `${t.uploadFailed} (${err.message})` : t.uploadFailed;
+  const err = (body && body.error) || {};
+  return explain(t, { code: err.code, reason: err.reason, status }, { maxMiB: Math.floor(gifMax / (1024 * 1024)) });
 }
 
 function upload(file) {
@@ -270,6 +336,9 @@ function upload(file) {
     return;
   }
   const body = new FormData();
+  // While whispering, the GIF is whispered too: the server shows it (and serves the file) to the pair only.
+  const target = whisperTarget();
+  if (target) body.append('to', target.id);
   body.append('gif', file);
   const xhr = new XMLHttpRequest();
   xhr.open('POST', `/room/${encodeURIComponent(roomId)}/gif`);
@@ -287,7 +356,7 @@ function upload(file) {
   });
   xhr.addEventListener('error', () => {
     progress.hidden = true;
-    setStatus(uploadMessage, t.uploadFailed);
+    setStatus(uploadMessage, `${t.uploadFailed} ${t.errNetwork}`);
   });
   xhr.send(body);
 }
@@ -322,8 +391,13 @@ window.addEventListener('pageshow', (e) => {
 
 applyColors(list);
 localizeTimes(list, lang);
+linkifyBubbles(list);
+for (const node of list.children) regroup(node);
 setStatus(olderStatus, '');
 setStatus(uploadMessage, '');
+updateCount();
 scrollToBottom();
+// Entering or creating a room puts the cursor in the message box (the template's `autofocus` too).
+input.focus();
 for (const img of list.querySelectorAll('img')) img.addEventListener('load', () => pinned && scrollToBottom());
 subscribe();

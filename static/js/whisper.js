@@ -1,20 +1,13 @@
-// Whispers (the book's exercise 3): pick a member in the member list, and what you send goes to them
-// alone through the `whisper` mutation until you go back to everyone (the bar's button, Esc in the
-// message field, or the member leaving). The server delivers a whisper only to its two members; the
-// page just marks it (render.js, templates/room.html).
+// Whispers (the book's exercise 3): pick a member in the member list, and what you send — text or a
+// GIF — goes to them alone until you go back to everyone (the bar's button, Esc in the message field,
+// or the member leaving). room.js asks `whisperTarget()` when it sends (the `whisper` mutation, or the
+// upload's `to` field). The server delivers a whisper only to its two members; the page just marks it
+// (render.js, templates/room.html).
 
 import { readTexts, applyColors, fill, setStatus, el } from './dom.js';
-import { gql } from './gql.js';
-import { hooks } from './room-hooks.js';
-
-const EVENT_FIELDS = 'seq at kind text gifUrl member { id color } target { id color }';
-const WHISPER = `mutation Whisper($roomId: ID!, $memberId: ID!, $text: String!) {
-  whisper(roomId: $roomId, memberId: $memberId, text: $text) { ${EVENT_FIELDS} }
-}`;
 
 const root = document.getElementById('room');
 const t = readTexts(root);
-const roomId = root.dataset.roomId;
 const form = document.getElementById('chat-form');
 const input = document.getElementById('chat');
 const bar = document.getElementById('whisper-bar');
@@ -81,8 +74,3 @@ input.addEventListener('keydown', (e) => {
     talkToEveryone();
   }
 });
-
-hooks.send = (text) => {
-  if (!target) return null;
-  return gql(WHISPER, { roomId, memberId: target.id, text }).then((data) => data.whisper);
-};

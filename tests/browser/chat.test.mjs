@@ -44,7 +44,8 @@ test('two profiles: live lobby, chat both ways, a GIF, reload without notices, l
 
   const roomId = await createRoom(A.page, base, { title: '수다방', max: 4 });
   await waitJoined(A.page);
-  assert.deepEqual(await notices(A.page), [`${colorA}님이 입장하셨습니다.`]);
+  // A's own notice names A as "(나)" (issue 11).
+  assert.deepEqual(await notices(A.page), [`${colorA} (나)님이 입장하셨습니다.`]);
 
   // It appears in B's lobby without a reload, with A's colour as owner.
   const row = B.page.locator(`tr[data-id="${roomId}"]`);

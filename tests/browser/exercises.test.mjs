@@ -206,7 +206,9 @@ test('owner handoff: leaving passes the room on, in the room and in the lobby; e
 
   // A leaves with 방 나가기: B (present longest) becomes the owner, live on every page.
   await Promise.all([A.page.waitForURL(`${base}/`), A.page.click('#exit-btn')]);
-  for (const p of [B, C]) await waitNotice(p.page, `${b.color}님이 방장이 되었습니다.`);
+  // The new owner's own page names them "(나)" (issue 11).
+  await waitNotice(B.page, `${b.color} (나)님이 방장이 되었습니다.`);
+  await waitNotice(C.page, `${b.color}님이 방장이 되었습니다.`);
   await B.page.locator(`#member-list li[data-id="${b.id}"] .owner-badge`).waitFor({ timeout: WAIT });
   await C.page.locator(`#member-list li[data-id="${b.id}"] .owner-badge`).waitFor({ timeout: WAIT });
   await waitCount(C.page, '2/5');
@@ -221,9 +223,11 @@ test('owner handoff: leaving passes the room on, in the room and in the lobby; e
     { timeout: WAIT },
   );
 
-  // B hands the room to C with the button: the tools move to C's page.
+  // B hands the room to C with the button (and confirms in the page): the tools move to C's page.
   await B.page.click(`#member-list li[data-id="${c.id}"] .hand-over-btn`);
-  for (const p of [B, C]) await waitNotice(p.page, `${c.color}님이 방장이 되었습니다.`);
+  await B.page.click(`#member-list li[data-id="${c.id}"] .confirm-yes`);
+  await waitNotice(B.page, `${c.color}님이 방장이 되었습니다.`);
+  await waitNotice(C.page, `${c.color} (나)님이 방장이 되었습니다.`);
   await C.page.waitForSelector('#owner-tools:not([hidden])', { timeout: WAIT });
   await B.page.waitForSelector('#owner-tools', { state: 'hidden', timeout: WAIT });
   assert.equal(await B.page.locator('#member-list .kick-btn').count(), 0);
@@ -232,12 +236,12 @@ test('owner handoff: leaving passes the room on, in the room and in the lobby; e
   // room passes back to B, the only one left.
   await C.page.close();
   await waitNotice(B.page, `${c.color}님이 퇴장하셨습니다.`);
-  await waitNotice(B.page, `${b.color}님이 방장이 되었습니다.`);
+  await waitNotice(B.page, `${b.color} (나)님이 방장이 되었습니다.`);
   await B.page.waitForSelector('#owner-tools:not([hidden])', { timeout: WAIT });
   await waitCount(B.page, '1/5');
   assert.deepEqual(
     (await notices(B.page)).filter((n) => n.includes('방장')),
-    [`${b.color}님이 방장이 되었습니다.`, `${c.color}님이 방장이 되었습니다.`, `${b.color}님이 방장이 되었습니다.`],
+    [`${b.color} (나)님이 방장이 되었습니다.`, `${c.color}님이 방장이 되었습니다.`, `${b.color} (나)님이 방장이 되었습니다.`],
     'each handoff once, in order',
   );
   for (const p of [A, B, C]) {
@@ -260,7 +264,9 @@ test('kick: the member lands in the lobby with a message and cannot get back in'
 
   await Promise.all([
     C.page.waitForURL(`${base}/?error=KICKED`, { timeout: WAIT }),
-    A.page.click(`#member-list li[data-id="${c.id}"] .kick-btn`),
+    // The kick asks first in the page (issue 11); confirming it kicks.
+    A.page.click(`#member-list li[data-id="${c.id}"] .kick-btn`).then(() =>
+      A.page.click(`#member-list li[data-id="${c.id}"] .confirm-yes`)),
   ]);
   assert.equal((await C.page.textContent('.error-message')).trim(), '방장이 당신을 내보냈습니다.');
   for (const p of [A, B]) {
@@ -330,7 +336,8 @@ test('English readers get the exercise texts in English', async () => {
   assert.equal(await A.page.textContent(`#member-list li[data-id="${b.id}"] .kick-btn`), 'Remove');
   assert.equal((await A.page.textContent('#members-summary')).trim(), 'Members 2/3');
   await A.page.click(`#member-list li[data-id="${b.id}"] .hand-over-btn`);
-  await waitNotice(B.page, `${b.color} is now the owner.`);
+  await A.page.click(`#member-list li[data-id="${b.id}"] .confirm-yes`);
+  await waitNotice(B.page, `${b.color} (you) is now the owner.`);
   await B.page.focus('#chat');
   await B.page.keyboard.type('hello');
   await A.page.locator('#typing', { hasText: `${b.color} is typing…` }).waitFor({ timeout: WAIT });

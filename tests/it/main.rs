@@ -18,4 +18,5 @@ mod mongo;
 mod restart;
 mod schema;
 mod store_contract;
+mod whisper_gifs;
 mod ws_lifecycle;

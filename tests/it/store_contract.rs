@@ -4,8 +4,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use gifchat::domain::{now_millis, ClientKey, EventKind, GifName, MemberId, RoomId};
-use gifchat::store::{Appended, MongoStore, NewRoom, OutboxChange, Page, SeatClaim, SessionRow, SqliteStore, Store};
+use gifchat::domain::{now_millis, ClientKey, EventKind, GifName, MemberId, RoomId, Visibility};
+use gifchat::store::{
+    Appended, MongoStore, NewRoom, OutboxChange, Page, SeatClaim, SessionRow, SqliteStore, Store, StoredGif,
+};
 
 use crate::support::{test_mongodb_uri, uri_with_database};
 
@@ -66,6 +68,7 @@ contract!(
     whispers_are_visible_only_to_sender_and_recipient_and_pages_work,
     sessions_are_created_once_replaced_expire_and_are_purged,
     gifs_round_trip_and_are_refused_for_a_missing_room,
+    whispered_gifs_are_listed_only_for_their_pair_and_keep_their_pair,
     deleting_a_room_takes_its_seats_events_and_gifs_with_it,
     the_outbox_lists_changes_in_order_and_ids_are_never_reused,
     removable_rooms_are_empty_non_persistent_entered_or_too_old,
@@ -326,12 +329,37 @@ async fn gifs_round_trip_and_are_refused_for_a_missing_room(store: Arc<dyn Store
     let name = GifName::generate();
     // A 3 MiB body of every byte value: binary-safe and well past small-document sizes.
     let bytes: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
-    store.gif_put(&room, &name, bytes.clone()).await.unwrap();
-    assert_eq!(store.gif_get(&name).await.unwrap(), Some(bytes));
+    store.gif_put(&room, &name, &Visibility::Room, bytes.clone()).await.unwrap();
+    assert_eq!(store.gif_get(&name).await.unwrap(), Some(StoredGif { bytes, visibility: Visibility::Room }));
     assert_eq!(store.gif_get(&GifName::generate()).await.unwrap(), None);
     let orphan = GifName::generate();
-    assert!(store.gif_put(&RoomId::generate(), &orphan, b"GIF89a".to_vec()).await.is_err(), "no such room");
+    assert!(
+        store.gif_put(&RoomId::generate(), &orphan, &Visibility::Room, b"GIF89a".to_vec()).await.is_err(),
+        "no such room"
+    );
     assert_eq!(store.gif_get(&orphan).await.unwrap(), None, "nothing kept for a missing room");
+}
+
+async fn whispered_gifs_are_listed_only_for_their_pair_and_keep_their_pair(store: Arc<dyn Store>) {
+    let (a, b, c) = (MemberId::generate(), MemberId::generate(), MemberId::generate());
+    let room = store.create_room(new_room(5, None), "t").await.unwrap().id;
+    let (public, private) = (GifName::generate(), GifName::generate());
+    let pair = Visibility::Pair(a.clone(), b.clone());
+    store.gif_put(&room, &public, &Visibility::Room, b"GIF89a-public".to_vec()).await.unwrap();
+    store.gif_put(&room, &private, &pair, b"GIF89a-private".to_vec()).await.unwrap();
+    assert_eq!(store.gif_get(&public).await.unwrap().unwrap().visibility, Visibility::Room);
+    assert_eq!(
+        store.gif_get(&private).await.unwrap(),
+        Some(StoredGif { bytes: b"GIF89a-private".to_vec(), visibility: pair })
+    );
+    store.append_event(&room, Some(&a), &EventKind::Gif { name: public.clone(), to: None }, None, 1).await.unwrap();
+    let whispered = EventKind::Gif { name: private.clone(), to: Some(b.clone()) };
+    store.append_event(&room, Some(&a), &whispered, None, 2).await.unwrap();
+    let seqs = |events: Vec<gifchat::domain::RoomEvent>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(store.events(&room, &a, ALL).await.unwrap()), vec![1, 2], "the sender sees both");
+    assert_eq!(seqs(store.events(&room, &b, ALL).await.unwrap()), vec![1, 2], "the recipient sees both");
+    assert_eq!(seqs(store.events(&room, &c, ALL).await.unwrap()), vec![1], "the third member only the public one");
+    assert_eq!(store.events(&room, &b, ALL).await.unwrap()[1].kind, whispered, "read back with its recipient");
 }
 
 async fn deleting_a_room_takes_its_seats_events_and_gifs_with_it(store: Arc<dyn Store>) {
@@ -343,8 +371,8 @@ async fn deleting_a_room_takes_its_seats_events_and_gifs_with_it(store: Arc<dyn 
     store.append_event(&room, Some(&a), &text("gone"), None, 1).await.unwrap();
     store.append_event(&kept, Some(&a), &text("kept"), None, 1).await.unwrap();
     let (gone_gif, kept_gif) = (GifName::generate(), GifName::generate());
-    store.gif_put(&room, &gone_gif, b"GIF89a-gone".to_vec()).await.unwrap();
-    store.gif_put(&kept, &kept_gif, b"GIF89a-kept".to_vec()).await.unwrap();
+    store.gif_put(&room, &gone_gif, &Visibility::Room, b"GIF89a-gone".to_vec()).await.unwrap();
+    store.gif_put(&kept, &kept_gif, &Visibility::Room, b"GIF89a-kept".to_vec()).await.unwrap();
 
     assert!(store.delete_room(&room, "t").await.unwrap());
     assert!(!store.delete_room(&room, "t").await.unwrap(), "already gone");

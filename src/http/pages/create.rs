@@ -79,7 +79,7 @@ pub(super) async fn create_room(
     match created {
         Ok(room) => Redirect::to(&format!("/room/{}", room.id)).into_response(),
         Err(HubError::RateLimited) => again(t.err_rate_limited.to_owned()),
-        Err(HubError::Invalid(message)) => again(message),
+        Err(HubError::Invalid { message, .. }) => again(message),
         Err(_) => failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
     }
 }

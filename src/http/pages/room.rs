@@ -30,6 +30,8 @@ struct RoomPage {
     room_id: String,
     title: String,
     me: String,
+    /// The reader's colour, for the "sending…" bubbles drawn before the server has answered.
+    my_color: String,
     events: Vec<EventView>,
     /// The newest seq rendered: the live stream resumes after it, so nothing falls between.
     last_seq: i64,
@@ -84,6 +86,7 @@ pub(super) async fn show_room(
         room_id: id.to_string(),
         title: rec.room.title,
         me: member.id.to_string(),
+        my_color: member.color().to_string(),
         events: events.iter().map(|e| EventView::new(e, &member.id, t)).collect(),
         last_seq,
         has_more,

@@ -87,27 +87,36 @@ impl EventView {
         let color = who.as_ref().map(|s| s.color.clone()).unwrap_or_default();
         let mine = event.member.as_ref() == Some(reader);
         let chat_class = if mine { "mine" } else { "other" };
-        let target_color = |m: &MemberId| Color::of(m.as_str()).to_string();
+        // A notice about the reader says so: "#53ac82 (나)님이 방장이 되었습니다.".
+        let target_color = |m: &MemberId| {
+            let color = Color::of(m.as_str()).to_string();
+            if m == reader {
+                format!("{color} ({})", t.yours)
+            } else {
+                color
+            }
+        };
+        let subject = event.member.as_ref().map(target_color).unwrap_or_default();
         let (class, text, gif, notice, whisper) = match &event.kind {
             EventKind::Message { text } => (chat_class, Some(text.clone()), None, None, false),
             EventKind::Whisper { text, .. } => (chat_class, Some(text.clone()), None, None, true),
-            EventKind::Gif { name } => {
-                (chat_class, None, Some((name.url(), Texts::with_color(t.gif_alt, &color))), None, false)
+            EventKind::Gif { name, to } => {
+                (chat_class, None, Some((name.url(), Texts::with_color(t.gif_alt, &color))), None, to.is_some())
             }
-            EventKind::Joined => ("system", None, None, Some(Texts::with_color(t.joined, &color)), false),
-            EventKind::Left => ("system", None, None, Some(Texts::with_color(t.left, &color)), false),
+            EventKind::Joined => ("system", None, None, Some(Texts::with_color(t.joined, &subject)), false),
+            EventKind::Left => ("system", None, None, Some(Texts::with_color(t.left, &subject)), false),
             EventKind::OwnerChanged { .. } => {
-                ("system", None, None, Some(Texts::with_color(t.owner_changed, &color)), false)
+                ("system", None, None, Some(Texts::with_color(t.owner_changed, &subject)), false)
             }
             EventKind::Kicked { target } => {
                 ("system", None, None, Some(Texts::with_color(t.kicked, &target_color(target))), false)
             }
         };
         // History holds only whispers the reader sent or received (the store filters them per reader).
-        let whisper_label = match &event.kind {
-            EventKind::Whisper { to, .. } if mine => Some(Texts::with_color(t.whisper_to, &target_color(to))),
-            EventKind::Whisper { .. } => Some(t.whisper_to_me.to_owned()),
-            _ => None,
+        let whisper_label = match event.kind.recipient() {
+            Some(to) if mine => Some(Texts::with_color(t.whisper_to, &target_color(to))),
+            Some(_) => Some(t.whisper_to_me.to_owned()),
+            None => None,
         };
         let at = rfc3339(event.at);
         let at_short = at.get(11..16).unwrap_or_default().to_owned();

@@ -7,7 +7,7 @@
 
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document};
 
-use super::{db_err, is_duplicate_key, put_opt, MongoStore};
+use super::{db_err, is_duplicate_key, put_opt, put_pair, MongoStore};
 use crate::domain::MemberId;
 use crate::store::sqlite::{StoredEvent, StoredRoom};
 use crate::store::{Result, SqliteStore, Store, StoreError};
@@ -53,10 +53,7 @@ fn room_doc(stored: &StoredRoom) -> Document {
 
 fn event_doc(stored: &StoredEvent) -> Result<Document> {
     let e = &stored.event;
-    let recipient = match &e.kind {
-        crate::domain::EventKind::Whisper { to, .. } => Some(to.as_str()),
-        _ => None,
-    };
+    let recipient = e.kind.recipient().map(MemberId::as_str);
     let body = mongodb::bson::to_document(&e.kind).map_err(|err| StoreError::Backend(err.to_string()))?;
     let mut d = doc! {
         // Deterministic, so a repeated copy can never add the same event twice.
@@ -95,11 +92,13 @@ impl MongoStore {
             for name in source.export_gif_names(&id).await? {
                 // A row whose file went missing has nothing to copy; the event then shows a broken image,
                 // as it did before.
-                let Some(bytes) = source.gif_get(&name).await? else { continue };
-                let gif = doc! {
-                    "_id": name.as_str(), "room_id": id.as_str(), "size": bytes.len() as i64,
-                    "bytes": Binary { subtype: BinarySubtype::Generic, bytes },
+                let Some(stored) = source.gif_get(&name).await? else { continue };
+                let mut gif = doc! {
+                    "_id": name.as_str(), "room_id": id.as_str(), "size": stored.bytes.len() as i64,
+                    "bytes": Binary { subtype: BinarySubtype::Generic, bytes: stored.bytes },
                 };
+                // A whispered GIF stays fetchable by its pair only.
+                put_pair(&mut gif, &stored.visibility);
                 // GIF bytes never change under a name: a duplicate means an earlier run copied it.
                 match self.gifs().insert_one(gif).await {
                     Ok(_) => report.gifs += 1,

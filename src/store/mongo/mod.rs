@@ -171,6 +171,26 @@ fn put_opt(doc: &mut Document, key: &str, value: Option<&str>) {
     }
 }
 
+/// Records a whispered GIF's pair as `sender` and `recipient`; a public GIF has neither field.
+fn put_pair(doc: &mut Document, visibility: &crate::domain::Visibility) {
+    if let crate::domain::Visibility::Pair(a, b) = visibility {
+        doc.insert("sender", a.as_str());
+        doc.insert("recipient", b.as_str());
+    }
+}
+
+/// Who may fetch a GIF document: its pair when it has `sender` and `recipient`, everyone otherwise.
+fn pair_of(doc: &Document) -> Result<crate::domain::Visibility> {
+    use crate::domain::{MemberId, Visibility};
+    match (opt_str(doc, "sender"), opt_str(doc, "recipient")) {
+        (Some(a), Some(b)) => match (MemberId::parse(a), MemberId::parse(b)) {
+            (Some(a), Some(b)) => Ok(Visibility::Pair(a, b)),
+            _ => Err(StoreError::Backend("gif: unreadable sender or recipient".into())),
+        },
+        _ => Ok(Visibility::Room),
+    }
+}
+
 /// The filter clause "`key` is `value`", where `None` means the field is absent.
 fn is_opt(key: &str, value: Option<&str>) -> Document {
     match value {

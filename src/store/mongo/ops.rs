@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, DateTime, Document};
 
-use super::{db_err, flag, int, is_duplicate_key, is_opt, opt_str, put_opt, MongoStore};
-use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId};
+use super::{db_err, flag, int, is_duplicate_key, is_opt, opt_str, pair_of, put_opt, put_pair, MongoStore};
+use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId, Visibility};
 use crate::store::{
     Appended, NewRoom, OutboxChange, OutboxEntry, Page, Result, RoomRecord, SeatClaim, SessionRow, Store, StoreError,
+    StoredGif,
 };
 
 /// Conflicting writers retry this often before giving up; each lost race means another writer won,
@@ -357,10 +358,8 @@ impl Store for MongoStore {
             }
         }
         let body = mongodb::bson::to_document(kind).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let recipient = match kind {
-            EventKind::Whisper { to, .. } => Some(to.as_str()),
-            _ => None,
-        };
+        // Whispers and whispered GIFs: the history filter below reads this field.
+        let recipient = kind.recipient().map(MemberId::as_str);
         // One id for every attempt: a duplicate on `_id` means an earlier attempt of ours did land.
         let id = ulid::Ulid::new().to_string();
         for attempt in 0..MAX_ATTEMPTS {
@@ -473,15 +472,16 @@ impl Store for MongoStore {
     }
 
     // ---- GIFs ----
-    /// Stores validated GIF bytes for a room.
-    async fn gif_put(&self, room: &RoomId, name: &GifName, bytes: Vec<u8>) -> Result<()> {
+    /// Stores validated GIF bytes for a room, with who may fetch them (a whispered GIF: its pair only).
+    async fn gif_put(&self, room: &RoomId, name: &GifName, visibility: &Visibility, bytes: Vec<u8>) -> Result<()> {
         if bytes.len() > GIF_MAX {
             return Err(StoreError::Backend(format!("a GIF of {} bytes does not fit a MongoDB document", bytes.len())));
         }
-        let gif = doc! {
+        let mut gif = doc! {
             "_id": name.as_str(), "room_id": room.as_str(), "size": bytes.len() as i64,
             "bytes": Binary { subtype: BinarySubtype::Generic, bytes },
         };
+        put_pair(&mut gif, visibility);
         self.gifs().insert_one(gif).await.map_err(db_err)?;
         // Like the embedded store's foreign key: a GIF for a room deleted meanwhile is not kept.
         if !self.room_exists(room).await? {
@@ -491,14 +491,16 @@ impl Store for MongoStore {
         Ok(())
     }
 
-    /// The bytes of a stored GIF.
-    async fn gif_get(&self, name: &GifName) -> Result<Option<Vec<u8>>> {
-        let found = self.gifs().find_one(doc! { "_id": name.as_str() }).await.map_err(db_err)?;
-        match found.as_ref().map(|d| d.get("bytes")) {
-            None => Ok(None),
-            Some(Some(Bson::Binary(b))) => Ok(Some(b.bytes.clone())),
-            Some(other) => Err(StoreError::Backend(format!("gif {name:?}: bytes field is {other:?}"))),
-        }
+    /// The bytes of a stored GIF with who may fetch them.
+    async fn gif_get(&self, name: &GifName) -> Result<Option<StoredGif>> {
+        let Some(found) = self.gifs().find_one(doc! { "_id": name.as_str() }).await.map_err(db_err)? else {
+            return Ok(None);
+        };
+        let bytes = match found.get("bytes") {
+            Some(Bson::Binary(b)) => b.bytes.clone(),
+            other => return Err(StoreError::Backend(format!("gif {name:?}: bytes field is {other:?}"))),
+        };
+        Ok(Some(StoredGif { bytes, visibility: pair_of(&found)? }))
     }
 
     // ---- outbox and health ----

@@ -61,6 +61,12 @@ const STEPS: &[&str] = &[
         at      INTEGER NOT NULL
     );
     "#,
+    // 2: who may fetch a GIF. A whispered GIF names its pair (both NULL: everyone in the room), so
+    // `GET /gif/<name>` can refuse the others; existing GIFs were all public.
+    r#"
+    ALTER TABLE gifs ADD COLUMN sender TEXT;
+    ALTER TABLE gifs ADD COLUMN recipient TEXT;
+    "#,
 ];
 
 /// The schema version this build needs.

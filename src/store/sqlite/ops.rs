@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::{data_version, db_err, SqliteStore};
-use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId};
+use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId, Visibility};
 use crate::store::{
     Appended, NewRoom, OutboxChange, OutboxEntry, Page, Result, RoomRecord, SeatClaim, SessionRow, Store, StoreError,
+    StoredGif,
 };
 
 /// Rooms with their live member count, shared by the single-room and list queries.
@@ -347,10 +348,8 @@ impl Store for SqliteStore {
             let Some(seq) = seq else {
                 return Err(StoreError::Backend(format!("room {room} does not exist")));
             };
-            let recipient = match &kind {
-                EventKind::Whisper { to, .. } => Some(to.as_str().to_owned()),
-                _ => None,
-            };
+            // Whispers and whispered GIFs: the history query filters on this column.
+            let recipient = kind.recipient().map(|to| to.as_str().to_owned());
             tx.execute(
                 "INSERT INTO events (room_id, seq, at, member_id, recipient, kind, body, client_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -466,18 +465,25 @@ impl Store for SqliteStore {
     }
 
     // ---- GIFs ----
-    /// Stores validated GIF bytes for a room.
-    async fn gif_put(&self, room: &RoomId, name: &GifName, bytes: Vec<u8>) -> Result<()> {
+    /// Stores validated GIF bytes for a room, with who may fetch them (a whispered GIF: its pair only).
+    async fn gif_put(&self, room: &RoomId, name: &GifName, visibility: &Visibility, bytes: Vec<u8>) -> Result<()> {
         // File first, then the row: a row never points at a missing file.
         let path = self.gif_path(name);
         let tmp = path.with_extension("part");
         tokio::fs::write(&tmp, &bytes).await?;
         tokio::fs::rename(&tmp, &path).await?;
         let (room, name) = (room.clone(), name.clone());
+        let (sender, recipient) = match visibility {
+            Visibility::Room => (None, None),
+            Visibility::Pair(a, b) => (Some(a.as_str().to_owned()), Some(b.as_str().to_owned())),
+        };
         let inserted = self
             .write(move |conn| {
-                conn.execute("INSERT INTO gifs (name, room_id) VALUES (?1, ?2)", [name.as_str(), room.as_str()])
-                    .map_err(db_err)
+                conn.execute(
+                    "INSERT INTO gifs (name, room_id, sender, recipient) VALUES (?1, ?2, ?3, ?4)",
+                    params![name.as_str(), room.as_str(), sender, recipient],
+                )
+                .map_err(db_err)
             })
             .await;
         if inserted.is_err() {
@@ -487,10 +493,29 @@ impl Store for SqliteStore {
         inserted.map(|_| ())
     }
 
-    /// The bytes of a stored GIF.
-    async fn gif_get(&self, name: &GifName) -> Result<Option<Vec<u8>>> {
+    /// The bytes of a stored GIF with who may fetch them.
+    async fn gif_get(&self, name: &GifName) -> Result<Option<StoredGif>> {
+        let key = name.as_str().to_owned();
+        let row = self
+            .read(move |conn| {
+                conn.query_row("SELECT sender, recipient FROM gifs WHERE name = ?1", [key], |r| {
+                    Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
+                })
+                .optional()
+                .map_err(db_err)
+            })
+            .await?;
+        // The row is written after the file and removed with its room: no row, no GIF.
+        let Some(pair) = row else { return Ok(None) };
+        let visibility = match pair {
+            (Some(a), Some(b)) => match (MemberId::parse(&a), MemberId::parse(&b)) {
+                (Some(a), Some(b)) => Visibility::Pair(a, b),
+                _ => return Err(StoreError::Backend(format!("gif {name:?}: unreadable pair"))),
+            },
+            _ => Visibility::Room,
+        };
         match tokio::fs::read(self.gif_path(name)).await {
-            Ok(bytes) => Ok(Some(bytes)),
+            Ok(bytes) => Ok(Some(StoredGif { bytes, visibility })),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
