@@ -72,6 +72,11 @@ impl RoomObject {
     async fn created_at(&self) -> String {
         rfc3339(self.0.created_at)
     }
+    /// When the last message, whisper or GIF was posted (creation time before any), RFC 3339; rooms with
+    /// people are listed by it.
+    async fn activity_at(&self) -> String {
+        rfc3339(self.0.activity_at)
+    }
     /// Members present now (connected or within the grace period), longest present first; for a secret
     /// room only to those who gave its password. Reads the store: select it on queries, not on hot
     /// subscription payloads.
@@ -250,11 +255,29 @@ impl From<RoomUpdate> for RoomUpdateObject {
     }
 }
 
-/// The lobby subscription's first item: every room now.
+/// The lobby subscription's first item: the first page of rooms in the `rooms` query's order, and the
+/// total. Bounded by the configured lobby page size; the rest loads with `rooms(after: endCursor)`.
 #[derive(SimpleObject)]
 pub struct LobbySnapshot {
-    /// All rooms, oldest first.
+    /// The first page of rooms: rooms with people (latest activity first), then empty rooms (newest first).
     pub rooms: Vec<RoomObject>,
+    /// How many rooms there are in all.
+    pub total_count: i32,
+    /// More rooms follow the last one.
+    pub has_next_page: bool,
+    /// Cursor of the last room, for `rooms(after:)`.
+    pub end_cursor: Option<String>,
+}
+
+/// The lobby subscription's first item (also sent again after a lagging subscriber missed changes).
+pub(crate) async fn lobby_snapshot(hub: &crate::hub::Hub) -> Result<LobbySnapshot, crate::hub::HubError> {
+    let page = hub.rooms_page(None, None, None).await?;
+    Ok(LobbySnapshot {
+        end_cursor: page.rooms.last().map(|r| crate::store::RoomCursor::of(r).encode()),
+        total_count: i32::try_from(page.total).unwrap_or(i32::MAX),
+        has_next_page: page.has_next,
+        rooms: page.rooms.into_iter().map(RoomObject).collect(),
+    })
 }
 
 /// A room appeared.

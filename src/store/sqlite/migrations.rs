@@ -6,10 +6,22 @@ use rusqlite::Connection;
 use super::db_err;
 use crate::store::Result;
 
+/// One migration step: SQL, then (optionally) Rust for what SQL cannot compute, in the same transaction.
+struct Step {
+    sql: &'static str,
+    then: Option<fn(&Connection) -> rusqlite::Result<()>>,
+}
+
 /// Migration steps; index + 1 is the version a step brings the schema to. Append only.
-const STEPS: &[&str] = &[
+const STEPS: &[Step] = &[
     // 1: the initial schema.
-    r#"
+    Step { sql: INITIAL, then: None },
+    // 2: the lobby's listing order and title filter.
+    Step { sql: LISTING, then: Some(fold_titles) },
+];
+
+/// Version 1.
+const INITIAL: &str = r#"
     CREATE TABLE rooms (
         id            TEXT PRIMARY KEY,
         title         TEXT NOT NULL,
@@ -60,8 +72,49 @@ const STEPS: &[&str] = &[
         room_id TEXT NOT NULL,
         at      INTEGER NOT NULL
     );
-    "#,
-];
+    "#;
+
+/// Version 2: what the lobby sorts and filters on. `present_count` is kept by triggers in the same
+/// transaction as every seat change (so it always equals the count of present member rows);
+/// `last_activity` is set by `append_event` for messages, whispers and GIFs; `title_folded` is written
+/// with the title (Rust's Unicode lowercase, see `store::fold`). Two partial indexes serve the two parts
+/// of the listing order without sorting.
+const LISTING: &str = r#"
+    ALTER TABLE rooms ADD COLUMN present_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN last_activity INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN title_folded TEXT NOT NULL DEFAULT '';
+    UPDATE rooms SET
+        present_count = (SELECT count(*) FROM members m WHERE m.room_id = rooms.id AND m.present = 1),
+        last_activity = coalesce(
+            (SELECT max(e.at) FROM events e WHERE e.room_id = rooms.id AND e.kind IN ('message', 'whisper', 'gif')),
+            created_at);
+    CREATE TRIGGER seat_taken AFTER INSERT ON members WHEN NEW.present = 1 BEGIN
+        UPDATE rooms SET present_count = present_count + 1 WHERE id = NEW.room_id;
+    END;
+    CREATE TRIGGER seat_changed AFTER UPDATE OF present ON members WHEN NEW.present <> OLD.present BEGIN
+        UPDATE rooms SET present_count = present_count + (CASE WHEN NEW.present = 1 THEN 1 ELSE -1 END)
+        WHERE id = NEW.room_id;
+    END;
+    CREATE TRIGGER seat_dropped AFTER DELETE ON members WHEN OLD.present = 1 BEGIN
+        UPDATE rooms SET present_count = present_count - 1 WHERE id = OLD.room_id;
+    END;
+    CREATE INDEX rooms_active ON rooms(last_activity DESC, id DESC) WHERE present_count > 0;
+    CREATE INDEX rooms_idle ON rooms(id DESC) WHERE present_count = 0;
+    CREATE INDEX members_kicked ON members(member_id) WHERE kicked = 1;
+    "#;
+
+/// Fills `title_folded` for rooms made before version 2.
+fn fold_titles(conn: &Connection) -> rusqlite::Result<()> {
+    let rooms: Vec<(String, String)> = {
+        let mut stmt = conn.prepare("SELECT id, title FROM rooms")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (id, title) in rooms {
+        conn.execute("UPDATE rooms SET title_folded = ?2 WHERE id = ?1", [id, crate::store::fold(&title)])?;
+    }
+    Ok(())
+}
 
 /// The schema version this build needs.
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
@@ -81,7 +134,10 @@ pub fn apply(conn: &mut Connection) -> Result<Vec<i64>> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
         let version = current(&tx)?;
         let Some(step) = STEPS.get(version as usize) else { break };
-        tx.execute_batch(step).map_err(db_err)?;
+        tx.execute_batch(step.sql).map_err(db_err)?;
+        if let Some(then) = step.then {
+            then(&tx).map_err(db_err)?;
+        }
         tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [version + 1]).map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         applied.push(version + 1);
