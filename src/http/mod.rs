@@ -106,7 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(gifs::serve_router())
         .route("/healthz", get(error::healthz))
         .nest_service("/static", tower_http::services::ServeDir::new(static_dir()))
-        .fallback(error::not_found)
+        .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

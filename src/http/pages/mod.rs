@@ -9,8 +9,11 @@
 
 mod create;
 mod lobby;
+mod missing;
 mod room;
 mod view;
+
+pub(crate) use missing::not_found;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -20,13 +23,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::error::not_found;
 use super::texts::{Lang, Texts};
 use super::AppState;
 use crate::hub::HubError;
 
 /// The policy of every page: nothing inline, nothing from elsewhere, no framing, forms post here only.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                    connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Routes of the pages, each with the page CSP and no caching (they show live state and your identity).
@@ -47,9 +49,11 @@ fn refuse(code: &str) -> Response {
     Redirect::to(&format!("/?error={code}")).into_response()
 }
 
-/// Where a hub refusal sends the reader: the lobby with its code, or the failure page for internal errors.
+/// Where a hub refusal sends the reader: the 404 page for a missing room, the failure page for internal
+/// errors, otherwise the lobby with the refusal's code.
 fn refuse_with(lang: Lang, e: HubError) -> Response {
     match e {
+        HubError::NotFound => missing::room_not_found(lang),
         HubError::Internal(_) => failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
         other => refuse(other.reason().unwrap_or(other.code())),
     }
