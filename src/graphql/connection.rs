@@ -20,6 +20,7 @@ pub struct RoomConnection {
     pub removed: HashSet<RoomId>,
 }
 
+/// One page of rooms in the lobby's order, with its cursors and the total.
 #[Object]
 impl RoomConnection {
     /// The rooms of this page, each with its cursor.
