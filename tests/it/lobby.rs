@@ -330,3 +330,26 @@ async fn the_create_page_has_a_heading_labels_without_placeholders_and_errors_in
     }
     assert_eq!(m.ok("{ rooms { totalCount } }", json!({})).await["rooms"]["totalCount"], 0, "nothing was created");
 }
+
+#[test]
+fn serve_refuses_a_lobby_page_size_outside_one_to_a_hundred_as_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["0", "101", "-5", "many", "50; rm -rf /", ""] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gifchat"))
+            .args(["serve", "--listen", "127.0.0.1:0", &format!("--lobby-page-size={bad}")])
+            .env("GIFCHAT_DATA_DIR", dir.path())
+            .env_remove("GIFCHAT_MONGODB_URI")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--lobby-page-size"), "{bad:?}: {out:?}");
+    }
+    // Positive control: a valid size passes its check (parsing then stops at the unusable address).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gifchat"))
+        .args(["serve", "--listen", "not-an-address", "--lobby-page-size", "100"])
+        .env("GIFCHAT_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--listen") && !err.contains("--lobby-page-size"), "{out:?}");
+}
