@@ -144,3 +144,52 @@ pub fn apply(conn: &mut Connection) -> Result<Vec<i64>> {
     }
     Ok(applied)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing_of(conn: &Connection, id: &str) -> (i64, i64, String) {
+        conn.query_row("SELECT present_count, last_activity, title_folded FROM rooms WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn version_two_fills_the_listing_columns_of_rooms_made_before_it_and_triggers_keep_the_count() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(INITIAL).unwrap();
+        current(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO schema_version (version) VALUES (1);
+             INSERT INTO rooms (id, title, capacity, created_at) VALUES ('r1', 'Café ÉCOLE', 10, 100);
+             INSERT INTO rooms (id, title, capacity, created_at) VALUES ('r2', '빈 방', 10, 200);
+             INSERT INTO members (room_id, member_id, joined_at, present) VALUES ('r1', 'a', 1, 1), ('r1', 'b', 1, 1),
+                                                                                ('r1', 'c', 1, 0);
+             INSERT INTO events (room_id, seq, at, kind, body) VALUES ('r1', 1, 500, 'message', '{}'),
+                                                                      ('r1', 2, 900, 'joined', '{}');",
+        )
+        .unwrap();
+        assert_eq!(apply(&mut conn).unwrap(), vec![2]);
+        // Counted seats, the newest chat (not the later notice), the folded title; no chat: creation time.
+        assert_eq!(listing_of(&conn, "r1"), (2, 500, "café école".to_owned()));
+        assert_eq!(listing_of(&conn, "r2"), (0, 200, "빈 방".to_owned()));
+        // The triggers follow every seat change from now on.
+        conn.execute("UPDATE members SET present = 0 WHERE member_id = 'a'", []).unwrap();
+        conn.execute("UPDATE members SET present = 0 WHERE member_id = 'a'", []).unwrap();
+        assert_eq!(listing_of(&conn, "r1").0, 1, "leaving counts once");
+        conn.execute("INSERT INTO members (room_id, member_id, joined_at, present) VALUES ('r2', 'd', 2, 1)", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO members (room_id, member_id, joined_at, present) VALUES ('r1', 'c', 3, 1)
+             ON CONFLICT (room_id, member_id) DO UPDATE SET present = 1",
+            [],
+        )
+        .unwrap();
+        assert_eq!((listing_of(&conn, "r1").0, listing_of(&conn, "r2").0), (2, 1));
+        conn.execute("DELETE FROM members WHERE member_id = 'd'", []).unwrap();
+        assert_eq!(listing_of(&conn, "r2").0, 0);
+        assert!(apply(&mut conn).unwrap().is_empty(), "a second run changes nothing");
+    }
+}
