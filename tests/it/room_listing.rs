@@ -218,3 +218,38 @@ async fn kicked_from_lists_exactly_the_rooms_a_member_was_removed_from(store: Ar
     let r2_now = page.rooms.iter().find(|r| r.id == r2).unwrap();
     assert_eq!(r2_now.member_count, 1);
 }
+
+/// MongoDB's migration 2 fills `last_activity` and `title_folded` for rooms written by version 1.
+#[tokio::test]
+async fn mongo_migration_two_fills_the_listing_fields_of_version_one_rooms() {
+    use mongodb::bson::{doc, Document};
+    let Some(base) = crate::support::test_mongodb_uri() else {
+        eprintln!("not run: GIFCHAT_TEST_MONGODB_URI is not set");
+        return;
+    };
+    let name = format!("gifchat_listing_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let uri = crate::support::uri_with_database(&base, &name);
+    let store = gifchat::store::MongoStore::connect(&uri).await.unwrap();
+    store.migrate().await.unwrap();
+    // A room as version 1 wrote it (no listing fields), with one message, and the schema set back to 1.
+    let db = mongodb::Client::with_uri_str(&uri).await.unwrap().database(&name);
+    let id = RoomId::generate();
+    let room = doc! {
+        "_id": id.as_str(), "title": "Café ÉCOLE", "capacity": 10_i64, "persistent": false, "entered": true,
+        "created_at": 100_i64, "present": ["m"], "joined": { "m": 1_i64 }, "present_count": 1_i64, "kicked": [],
+    };
+    db.collection::<Document>("rooms").insert_one(room).await.unwrap();
+    let message = doc! { "_id": "e1", "room_id": id.as_str(), "seq": 1_i64, "at": 500_i64, "kind": "message",
+    "body": { "Message": { "text": "hi" } } };
+    db.collection::<Document>("events").insert_one(message).await.unwrap();
+    db.collection::<Document>("meta")
+        .update_one(doc! { "_id": "schema" }, doc! { "$set": { "version": 1_i64 } })
+        .await
+        .unwrap();
+    assert_eq!(store.migrate().await.unwrap(), vec![2]);
+    let opened = gifchat::store::MongoStore::open(&uri).await.unwrap();
+    let page = opened.rooms_page(&RoomQuery { first: 10, after: None, title: Some(fold("école")) }).await.unwrap();
+    assert_eq!(page.rooms.len(), 1, "the folded title was filled in");
+    assert_eq!(page.rooms[0].activity_at, 500, "the newest chat is the activity");
+    db.drop().await.unwrap();
+}
