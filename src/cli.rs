@@ -62,6 +62,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         messages_per_minute: args.messages_per_minute,
         uploads_per_minute: args.uploads_per_minute,
         rooms_per_minute: args.rooms_per_minute,
+        lobby_page: args.lobby_page_size,
         ..HubConfig::default()
     };
     let web = WebConfig {

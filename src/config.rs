@@ -122,6 +122,10 @@ pub struct ServeArgs {
     /// Rooms a member may create per minute.
     #[arg(long, env = "GIFCHAT_ROOMS_PER_MINUTE", default_value_t = 10)]
     pub rooms_per_minute: u32,
+    /// Rooms on the lobby's first page and in the lobby subscription's first item (1–100); more load on demand.
+    #[arg(long, env = "GIFCHAT_LOBBY_PAGE_SIZE", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub lobby_page_size: u32,
     /// Events replayed on resume before the client is told to refetch history instead.
     #[arg(long, env = "GIFCHAT_REPLAY_CAP", default_value_t = 500)]
     pub replay_cap: u32,

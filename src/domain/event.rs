@@ -58,6 +58,11 @@ impl EventKind {
         }
     }
 
+    /// Whether it is chat (a message, whisper or GIF) rather than a notice: chat moves a room up the lobby.
+    pub fn is_chat(&self) -> bool {
+        matches!(self, EventKind::Message { .. } | EventKind::Whisper { .. } | EventKind::Gif { .. })
+    }
+
     /// The stored `kind` column (also the GraphQL enum's source).
     pub fn name(&self) -> &'static str {
         match self {

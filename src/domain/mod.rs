@@ -41,6 +41,8 @@ pub struct Room {
     pub persistent: bool,
     /// Creation time.
     pub created_at: Millis,
+    /// When the last message, whisper or GIF was posted; the creation time until then. Orders the lobby.
+    pub activity_at: Millis,
 }
 
 impl Room {

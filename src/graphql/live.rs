@@ -32,8 +32,9 @@ use futures::StreamExt;
 use tokio::sync::OnceCell;
 
 use super::{AppSchema, Viewer};
-use crate::domain::{LobbyEvent, Room, RoomId};
+use crate::domain::{LobbyEvent, RoomId};
 use crate::hub::RoomUpdate;
+use crate::store::RoomsPage;
 
 /// One raw item of a tapped subscription, before execution.
 #[derive(Clone)]
@@ -47,8 +48,8 @@ pub enum LiveItem {
 /// An item of the `lobby` subscription.
 #[derive(Clone)]
 pub enum LobbyItem {
-    /// The rooms now (first item, and after a lag).
-    Snapshot(Arc<Vec<Room>>),
+    /// The listing's first page now (first item, and after a lag).
+    Snapshot(Arc<RoomsPage>),
     /// A change, shared by every lobby subscriber.
     Change(Arc<LobbyEvent>),
 }

@@ -1,6 +1,7 @@
 //! The GraphQL API: schema (queries, mutations, subscriptions), the hardened HTTP handler, and our own
 //! graphql-transport-ws WebSocket server. Resolvers are thin adapters over the [`Hub`](crate::hub::Hub).
 
+mod connection;
 mod http;
 mod limits;
 mod live;

@@ -7,6 +7,7 @@ use async_graphql::{Context, Object, Subscription, ID};
 use futures::stream::{self, BoxStream};
 use futures::StreamExt;
 
+use super::connection::RoomConnection;
 use super::live::{LiveItem, LobbyItem, Preset, Tap};
 use super::types::{room_id, LobbyUpdate, Member, RoomEventObject, RoomObject, RoomUpdateObject};
 use super::{coded, viewer, GqlResult};
@@ -36,9 +37,29 @@ impl QueryRoot {
         Ok(Member::from(&v.id))
     }
 
-    /// Every room, oldest first.
-    async fn rooms(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RoomObject>> {
-        Ok(hub(ctx).rooms().await.gql()?.into_iter().map(RoomObject).collect())
+    /// Rooms in the lobby's order — rooms with people first (latest message, whisper or GIF first), then
+    /// empty rooms (newest first) — as a cursor connection: `first` rooms (1–100; default the lobby page
+    /// size) after the cursor `after`, only those whose title contains `query` (case-insensitive; the
+    /// text is matched literally). A cursor marks a place in the order, so paging goes on correctly while
+    /// rooms come and go; a room that moved between two pages may appear twice or be missed.
+    async fn rooms(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        query: Option<String>,
+    ) -> async_graphql::Result<RoomConnection> {
+        let hub = hub(ctx);
+        let page = hub.rooms_page(first.map(i64::from), after.as_deref(), query.as_deref()).await.gql()?;
+        // Viewer-specific, so on the edges of this query only (never in the lobby subscription).
+        let removed = match ctx.data_opt::<super::Viewer>() {
+            Some(v) => {
+                let me = v.0.lock().await.id.clone();
+                hub.kicked_from(&me).await.gql()?.into_iter().collect()
+            }
+            None => Default::default(),
+        };
+        Ok(RoomConnection { page, after: after.is_some(), removed })
     }
 
     /// One room, or null when it does not exist.
@@ -198,10 +219,10 @@ impl SubscriptionRoot {
         // Subscribe first, then read the snapshot: nothing that happens in between is lost, and applying
         // an event the snapshot already reflects is harmless (upsert / delete).
         let mut rx = hub.bus().subscribe_lobby();
-        let rooms = hub.rooms().await.gql()?;
+        let first_page = hub.rooms_page(None, None, None).await.gql()?;
         let token = hub.shutdown_token();
         let items = async_stream::stream! {
-            yield LobbyItem::Snapshot(Arc::new(rooms));
+            yield LobbyItem::Snapshot(Arc::new(first_page));
             loop {
                 let next = tokio::select! {
                     _ = token.cancelled() => return,
@@ -210,8 +231,8 @@ impl SubscriptionRoot {
                 match next {
                     Ok(change) => yield LobbyItem::Change(change),
                     // Lagged: a fresh snapshot replaces whatever was missed.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => match hub.rooms().await {
-                        Ok(rooms) => yield LobbyItem::Snapshot(Arc::new(rooms)),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => match hub.rooms_page(None, None, None).await {
+                        Ok(page) => yield LobbyItem::Snapshot(Arc::new(page)),
                         Err(_) => return,
                     },
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,

@@ -73,6 +73,11 @@ impl RoomObject {
     async fn created_at(&self) -> String {
         rfc3339(self.0.created_at)
     }
+    /// When the last message, whisper or GIF was posted (creation time before any), RFC 3339; rooms with
+    /// people are listed by it.
+    async fn activity_at(&self) -> String {
+        rfc3339(self.0.activity_at)
+    }
     /// Members present now (connected or within the grace period), longest present first; for a secret
     /// room only to those who gave its password. Reads the store: select it on queries, not on hot
     /// subscription payloads.
@@ -255,11 +260,29 @@ impl From<RoomUpdate> for RoomUpdateObject {
     }
 }
 
-/// The lobby subscription's first item: every room now.
+/// The lobby subscription's first item: the first page of rooms in the `rooms` query's order, and the
+/// total. Bounded by the configured lobby page size; the rest loads with `rooms(after: endCursor)`.
 #[derive(SimpleObject)]
 pub struct LobbySnapshot {
-    /// All rooms, oldest first.
+    /// The first page of rooms: rooms with people (latest activity first), then empty rooms (newest first).
     pub rooms: Vec<RoomObject>,
+    /// How many rooms there are in all.
+    pub total_count: i32,
+    /// More rooms follow the last one.
+    pub has_next_page: bool,
+    /// Cursor of the last room, for `rooms(after:)`.
+    pub end_cursor: Option<String>,
+}
+
+/// The lobby subscription's first item (also sent again after a lagging subscriber missed changes): the
+/// listing's first page.
+fn lobby_snapshot(page: &crate::store::RoomsPage) -> LobbySnapshot {
+    LobbySnapshot {
+        end_cursor: page.rooms.last().map(|r| crate::store::RoomCursor::of(r).encode()),
+        total_count: i32::try_from(page.total).unwrap_or(i32::MAX),
+        has_next_page: page.has_next,
+        rooms: page.rooms.iter().cloned().map(RoomObject).collect(),
+    }
 }
 
 /// A room appeared.
@@ -299,9 +322,7 @@ pub enum LobbyUpdate {
 impl From<LobbyItem> for LobbyUpdate {
     fn from(item: LobbyItem) -> Self {
         match item {
-            LobbyItem::Snapshot(rooms) => LobbyUpdate::Snapshot(LobbySnapshot {
-                rooms: rooms.iter().cloned().map(RoomObject).collect(),
-            }),
+            LobbyItem::Snapshot(page) => LobbyUpdate::Snapshot(lobby_snapshot(&page)),
             LobbyItem::Change(change) => match &*change {
                 LobbyEvent::Created(room) => LobbyUpdate::Created(RoomCreated { room: RoomObject(room.clone()) }),
                 LobbyEvent::Updated(room) => LobbyUpdate::Updated(RoomUpdated { room: RoomObject(room.clone()) }),

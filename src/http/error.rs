@@ -1,8 +1,8 @@
 //! HTTP error mapping, done once: hub errors become a status and a short text; internal details are
-//! logged where they happen and never sent. Also the 404 fallback and the health check.
+//! logged where they happen and never sent. Also the health check (the 404 page is `pages::not_found`).
 
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
@@ -36,11 +36,6 @@ impl IntoResponse for HttpError {
         let body = serde_json::json!({ "error": error });
         (status, axum::Json(body)).into_response()
     }
-}
-
-/// `<METHOD> <path> 라우터가 존재하지 않습니다.` with 404, the seed's wording.
-pub(super) async fn not_found(method: Method, uri: Uri) -> Response {
-    (StatusCode::NOT_FOUND, format!("{method} {} 라우터가 존재하지 않습니다.", uri.path())).into_response()
 }
 
 /// `GET /healthz`: 200 while the store answers, 503 otherwise.

@@ -119,7 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(gifs::serve_router())
         .route("/healthz", get(error::healthz))
         .merge(assets::router())
-        .fallback(error::not_found)
+        .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

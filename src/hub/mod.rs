@@ -28,7 +28,7 @@ use crate::store::Store;
 pub use error::HubError;
 pub use password::Hasher;
 pub use presence::Seat;
-pub use rooms::Creator;
+pub use rooms::{Creator, MAX_ROOMS_PAGE, MAX_SEARCH_CHARS};
 pub use stream::{ClosedReason, RoomUpdate};
 
 /// Hub settings (filled from the CLI's `serve` flags).
@@ -50,6 +50,8 @@ pub struct HubConfig {
     pub rooms_per_minute: u32,
     /// Password hashes running at once.
     pub hash_parallelism: usize,
+    /// Rooms on the lobby's first page (and in the lobby subscription's snapshot).
+    pub lobby_page: u32,
 }
 
 impl Default for HubConfig {
@@ -63,6 +65,7 @@ impl Default for HubConfig {
             uploads_per_minute: 10,
             rooms_per_minute: 10,
             hash_parallelism: 2,
+            lobby_page: 50,
         }
     }
 }

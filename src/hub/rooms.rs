@@ -8,7 +8,7 @@ use crate::domain::{
     RoomId, RoomSignal, RoomTitle, Visibility,
 };
 use crate::gifcheck::{self, GifLimits};
-use crate::store::{Appended, NewRoom, Page, RoomRecord};
+use crate::store::{fold, Appended, NewRoom, Page, RoomCursor, RoomQuery, RoomRecord, RoomsPage};
 
 /// Who created a room: a member (who becomes owner and has access) or the operator's CLI.
 #[derive(Debug, Clone)]
@@ -24,6 +24,12 @@ pub enum Creator {
 
 /// Largest history page.
 pub const MAX_PAGE: u32 = 100;
+
+/// Largest page of the room listing.
+pub const MAX_ROOMS_PAGE: u32 = 100;
+
+/// Longest search text: titles are at most this long, so longer text could match nothing.
+pub const MAX_SEARCH_CHARS: usize = RoomTitle::MAX_CHARS;
 
 impl Hub {
     /// Creates a room; the creating member owns it. Lobbies hear of it at once.
@@ -68,9 +74,43 @@ impl Hub {
         self.store.room(id).await?.ok_or(HubError::NotFound)
     }
 
-    /// All rooms for the lobby.
+    /// Every room, oldest first (`gifchat rooms list`; the lobby pages through `rooms_page`).
     pub async fn rooms(&self) -> Result<Vec<Room>, HubError> {
         Ok(self.store.rooms().await?)
+    }
+
+    /// One page of the lobby's listing (rooms with people by latest activity, then empty rooms newest
+    /// first): `first` rooms (default: the configured lobby page), after a cursor from an earlier page,
+    /// whose titles contain `search` (case-insensitive, literal text; blank means every room).
+    pub async fn rooms_page(
+        &self,
+        first: Option<i64>,
+        after: Option<&str>,
+        search: Option<&str>,
+    ) -> Result<RoomsPage, HubError> {
+        let first = match first {
+            None => self.config.lobby_page,
+            Some(n) if (1..=i64::from(MAX_ROOMS_PAGE)).contains(&n) => n as u32,
+            Some(_) => return Err(HubError::invalid("BAD_INPUT", format!("first must be from 1 to {MAX_ROOMS_PAGE}"))),
+        };
+        let after = match after {
+            None => None,
+            Some(text) => Some(
+                RoomCursor::decode(text)
+                    .ok_or_else(|| HubError::invalid("BAD_INPUT", "after is not a cursor this server gave out"))?,
+            ),
+        };
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        if search.is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
+            return Err(HubError::invalid("TOO_LONG", format!("the search text is longer than {MAX_SEARCH_CHARS} characters")));
+        }
+        let query = RoomQuery { first, after, title: search.map(fold) };
+        Ok(self.store.rooms_page(&query).await?)
+    }
+
+    /// The rooms the owner kicked `member` from (the lobby shows them without an active 입장).
+    pub async fn kicked_from(&self, member: &MemberId) -> Result<Vec<RoomId>, HubError> {
+        Ok(self.store.kicked_from(member).await?)
     }
 
     /// Whether `member` may read and enter `rec` without a password: public room, owner, or granted earlier.

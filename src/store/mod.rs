@@ -5,6 +5,7 @@
 //!
 //! Backends: [`SqliteStore`] (embedded, the default) and [`MongoStore`] (`--mongodb-uri`).
 
+mod listing;
 mod mongo;
 mod sqlite;
 
@@ -12,6 +13,7 @@ use async_trait::async_trait;
 
 use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId, Visibility};
 
+pub use listing::{fold, literal_pattern, RoomCursor, RoomQuery, RoomsPage};
 pub use mongo::{
     ImportReport, MongoStore, DEFAULT_DATABASE as MONGO_DEFAULT_DATABASE, SCHEMA_VERSION as MONGO_SCHEMA_VERSION,
 };
@@ -69,6 +71,7 @@ impl NewRoom {
             owner: self.owner,
             member_count: 0,
             persistent: self.persistent,
+            activity_at: self.created_at,
             created_at: self.created_at,
         }
     }
@@ -173,6 +176,8 @@ pub trait Store: Send + Sync + 'static {
     async fn room(&self, id: &RoomId) -> Result<Option<RoomRecord>>;
     /// All rooms, oldest first, with live member counts.
     async fn rooms(&self) -> Result<Vec<Room>>;
+    /// One page of the lobby's listing: rooms with people by latest activity, then empty rooms newest first.
+    async fn rooms_page(&self, query: &RoomQuery) -> Result<RoomsPage>;
     /// Sets the owner if it is still `expected`; false when someone else changed it first.
     async fn set_owner(&self, id: &RoomId, expected: Option<&MemberId>, owner: Option<&MemberId>) -> Result<bool>;
     /// Deletes a room with its members, events and GIFs, appending `RoomRemoved`; false if it was gone.
@@ -189,6 +194,8 @@ pub trait Store: Send + Sync + 'static {
     async fn kick_member(&self, room: &RoomId, member: &MemberId) -> Result<bool>;
     /// Whether the owner kicked `member` from `room` (they may not take a seat there again).
     async fn is_kicked(&self, room: &RoomId, member: &MemberId) -> Result<bool>;
+    /// Every room the owner kicked `member` from.
+    async fn kicked_from(&self, member: &MemberId) -> Result<Vec<RoomId>>;
     /// Members holding a seat, earliest first.
     async fn present_members(&self, room: &RoomId) -> Result<Vec<Presence>>;
     /// Every (room, member) seat in the store, for the grace period after a restart.

@@ -1,19 +1,39 @@
-// The lobby: keeps the server-rendered room table live from the `lobby` subscription (a snapshot first,
-// then created / updated / removed), so rooms appear and vanish without a reload.
+// The lobby: the server renders one page of rooms; this keeps it live from the `lobby` subscription
+// (a bounded snapshot first, then created / updated / removed), searches titles as you type and loads
+// further pages with the `rooms` query. Without JavaScript the search form and the "more" link work as
+// plain GET requests.
+//
+// Live changes only touch what is shown: a room enters the list when it matches the search and sorts
+// before the last row shown (or everything is shown); a room that moves past it leaves and comes back
+// with "more". While a query is in flight, live changes wait and are applied after its answer, so an
+// answer read before a change can never undo it.
 
-import { el, readTexts, applyColors, setStatus } from './dom.js';
-import { LiveSocket } from './gql.js';
+import { readTexts, applyColors, setStatus, fill } from './dom.js';
+import { LiveSocket, gql } from './gql.js';
+import { ROW_FRAGMENT, rowOf, placeRow, keyOfRoom, keyOfRow, compareKeys } from './lobby-rows.js';
 
 const LOBBY = `subscription Lobby {
   lobby {
     __typename
-    ... on LobbySnapshot { rooms { ...Row } }
+    ... on LobbySnapshot { rooms { ...Row } totalCount hasNextPage endCursor }
     ... on RoomCreated { room { ...Row } }
     ... on RoomUpdated { room { ...Row } }
     ... on RoomRemoved { id }
   }
 }
-fragment Row on Room { id title capacity memberCount full secret owner { id color } }`;
+${ROW_FRAGMENT}`;
+
+const ROOMS = `query Rooms($first: Int, $after: String, $query: String) {
+  rooms(first: $first, after: $after, query: $query) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { removed node { ...Row } }
+  }
+}
+${ROW_FRAGMENT}`;
+
+/** The API's largest page. */
+const MAX_PAGE = 100;
 
 const root = document.getElementById('lobby');
 const t = readTexts(root);
@@ -21,85 +41,195 @@ const me = root.dataset.me;
 const rows = document.getElementById('room-rows');
 const empty = document.getElementById('no-rooms');
 const status = document.getElementById('live-status');
+const counts = document.getElementById('room-counts');
+const more = document.getElementById('more');
+const searchForm = document.getElementById('search-form');
+const searchBox = document.getElementById('q');
+const searchAll = document.getElementById('search-all');
+const firstPage = document.getElementById('first-page');
 
-/** One table row, the same structure as templates/lobby.html. */
-function rowOf(room) {
-  const value = el('span', { class: 'owner-value' });
-  if (room.owner) {
-    value.append(
-      el('span', { class: 'swatch', 'aria-hidden': 'true', dataset: { color: room.owner.color } }),
-      el('span', { class: 'color-code' }, room.owner.color),
-    );
-    if (room.owner.id === me) value.append(' ', el('em', { class: 'yours' }, `(${t.yours})`));
-  } else {
-    value.append(t.noOwner);
-  }
-  const owner = el('td', { class: 'owner', 'data-label': t.colOwner }, value);
-  const count = el('td', { class: 'count', 'data-label': t.colMembers }, String(room.memberCount));
-  if (room.full) count.append(' ', el('strong', { class: 'full-badge' }, t.full));
-  const join = el(
-    'button',
-    {
-      type: 'submit',
-      class: 'join-btn',
-      dataset: { id: room.id, password: room.secret ? 'true' : 'false' },
-      'aria-label': `${t.enter}: ${room.title}`,
-    },
-    t.enter,
-  );
-  const tr = el(
-    'tr',
-    { class: room.full ? 'full' : null, dataset: { id: room.id } },
-    el('td', { class: 'title', 'data-label': t.colTitle }, room.title),
-    el('td', { class: 'kind', 'data-label': t.colKind }, room.secret ? t.secretRoom : t.publicRoom),
-    el('td', { class: 'capacity', 'data-label': t.colCapacity }, String(room.capacity)),
-    count,
-    owner,
-    el('td', { class: 'action' }, el('form', { method: 'get', action: `/room/${encodeURIComponent(room.id)}` }, join)),
-  );
-  applyColors(tr);
-  return tr;
-}
+const state = {
+  query: root.dataset.query || '',
+  /** The cursor the shown list starts after ('' = from the first room). */
+  start: root.dataset.after || '',
+  endCursor: root.dataset.endCursor || '',
+  hasNext: root.dataset.hasNext === 'true',
+  total: Number(root.dataset.total || 0),
+  pageSize: Number(root.dataset.pageSize || 50),
+};
+/** Rooms the owner removed the reader from (from the page, and from each query's edges). */
+const removed = new Set((root.dataset.removed || '').split(' ').filter(Boolean));
+
+/** Live changes held back while queries are in flight; `generation` picks the newest answer. */
+let inFlight = 0;
+let generation = 0;
+const held = [];
 
 function findRow(id) {
   for (const tr of rows.children) if (tr.dataset.id === id) return tr;
   return null;
 }
 
-/** Inserts or replaces the row of `room`, keeping its place in the table. */
-function upsert(room) {
-  const fresh = rowOf(room);
+function matches(room) {
+  return !state.query || room.title.toLowerCase().includes(state.query.toLowerCase());
+}
+
+/** Whether `room` belongs among the rows shown: it matches, and sorts before the end of what is shown. */
+function belongs(room) {
+  if (!matches(room)) return false;
+  if (state.start) return false; // a later page (no-JS link): only its own rows change
+  if (!state.hasNext) return true;
+  const last = [...rows.children].reverse().find((tr) => tr.dataset.id !== room.id);
+  return !last || compareKeys(keyOfRoom(room), keyOfRow(last)) < 0;
+}
+
+/** Brings the counts, links and empty-state text up to date with `state`. */
+function refreshChrome() {
+  const shown = rows.children.length;
+  empty.hidden = shown > 0;
+  empty.textContent = state.query ? t.noMatches : t.noRooms;
+  counts.textContent = shown > 0 ? fill(t.roomCounts, { shown, total: Math.max(state.total, shown) }) : '';
+  more.hidden = !state.hasNext;
+  const next = new URLSearchParams();
+  if (state.query) next.set('q', state.query);
+  if (state.endCursor) next.set('after', state.endCursor);
+  more.href = `/?${next}`;
+  searchAll.hidden = !state.query;
+  firstPage.hidden = !state.start;
+}
+
+/** Replaces every row with `rooms` (each `{ room, removed }`). */
+function showRooms(list) {
+  rows.replaceChildren(...list.map(({ room, gone }) => rowOf(room, { removed: gone, me, t })));
+}
+
+function upsert(room, isNew) {
   const old = findRow(room.id);
-  if (old) old.replaceWith(fresh);
-  else rows.append(fresh);
-}
-
-function remove(id) {
-  const old = findRow(id);
+  if (isNew && matches(room)) state.total += 1;
+  if (!belongs(room)) {
+    if (old) old.remove();
+    return;
+  }
+  const fresh = rowOf(room, { removed: removed.has(room.id), me, t });
   if (old) old.remove();
-}
-
-function refreshEmpty() {
-  empty.hidden = rows.children.length > 0;
+  placeRow(rows, fresh);
 }
 
 function apply(update) {
+  if (inFlight > 0) {
+    held.push(update);
+    return;
+  }
   switch (update.__typename) {
     case 'LobbySnapshot':
-      rows.replaceChildren(...update.rooms.map(rowOf));
+      if (!state.query && !state.start && rows.children.length <= update.rooms.length) {
+        showRooms(update.rooms.map((room) => ({ room, gone: removed.has(room.id) })));
+        Object.assign(state, { hasNext: update.hasNextPage, endCursor: update.endCursor || '', total: update.totalCount });
+      } else {
+        // A longer or filtered list: read it again (after a reconnect anything may have changed).
+        reload(Math.max(rows.children.length, state.pageSize));
+      }
       root.dataset.live = 'ready'; // the table is now live (tests and styles may key on it)
       break;
     case 'RoomCreated':
+      upsert(update.room, true);
+      break;
     case 'RoomUpdated':
-      upsert(update.room);
+      upsert(update.room, false);
       break;
-    case 'RoomRemoved':
-      remove(update.id);
+    case 'RoomRemoved': {
+      const old = findRow(update.id);
+      if (old) {
+        old.remove();
+        state.total = Math.max(0, state.total - 1);
+      }
       break;
+    }
     default:
       break;
   }
-  refreshEmpty();
+  refreshChrome();
+}
+
+/** Runs `work` with live changes held back; applies them afterwards, in order. */
+async function holding(work) {
+  inFlight += 1;
+  try {
+    return await work();
+  } finally {
+    inFlight -= 1;
+    if (inFlight === 0) held.splice(0).forEach(apply);
+  }
+}
+
+/** Reads `count` rooms of the current search from where the shown list starts. */
+async function fetchRooms(count, after) {
+  const list = [];
+  let cursor = after || null;
+  let page = { hasNext: true, endCursor: '', total: 0 };
+  while (list.length < count && page.hasNext) {
+    const first = Math.min(MAX_PAGE, count - list.length);
+    const data = await gql(ROOMS, { first, after: cursor, query: state.query || null });
+    const conn = data.rooms;
+    for (const edge of conn.edges) {
+      if (edge.removed) removed.add(edge.node.id);
+      list.push({ room: edge.node, gone: edge.removed });
+    }
+    page = { hasNext: conn.pageInfo.hasNextPage, endCursor: conn.pageInfo.endCursor || '', total: conn.totalCount };
+    cursor = conn.pageInfo.endCursor;
+    if (!cursor) break;
+  }
+  return { list, ...page };
+}
+
+/** Shows the first `count` rooms of the current search again. */
+function reload(count = state.pageSize) {
+  const mine = ++generation;
+  return holding(async () => {
+    try {
+      const got = await fetchRooms(count, state.start);
+      if (mine !== generation) return; // a newer search answered or will answer
+      showRooms(got.list);
+      Object.assign(state, { hasNext: got.hasNext, endCursor: got.endCursor, total: got.total });
+      setStatus(status, '');
+    } catch (e) {
+      if (mine === generation) setStatus(status, e.code === 'INVALID_INPUT' ? fill(t.errSearchLong, { max: 80 }) : t.actionFailed);
+    }
+    refreshChrome();
+  });
+}
+
+/** Appends the next page after the last room shown (rooms already shown are not repeated). */
+function loadMore() {
+  const mine = generation;
+  more.setAttribute('aria-busy', 'true');
+  setStatus(status, t.moreLoading);
+  return holding(async () => {
+    try {
+      const got = await fetchRooms(state.pageSize, state.endCursor);
+      if (mine !== generation) return;
+      for (const { room, gone } of got.list) {
+        if (findRow(room.id)) continue; // moved up since the last page was read
+        rows.append(rowOf(room, { removed: gone, me, t }));
+      }
+      Object.assign(state, { hasNext: got.hasNext, endCursor: got.endCursor, total: got.total });
+      setStatus(status, '');
+    } catch {
+      setStatus(status, t.actionFailed);
+    } finally {
+      more.removeAttribute('aria-busy');
+    }
+    refreshChrome();
+  });
+}
+
+/** Searches for the box's text: the list, the address and the links follow. */
+function search() {
+  const query = searchBox.value.trim();
+  if (query === state.query && !state.start) return;
+  Object.assign(state, { query, start: '' });
+  history.replaceState(null, '', query ? `/?q=${encodeURIComponent(query)}` : '/');
+  reload(state.pageSize);
 }
 
 applyColors(document.body);
@@ -113,8 +243,28 @@ rows.addEventListener('submit', (e) => {
   location.assign(`/room/${encodeURIComponent(button.dataset.id)}`);
 });
 
+let typing = null;
+searchBox.addEventListener('input', () => {
+  clearTimeout(typing);
+  typing = setTimeout(search, 250);
+});
+searchForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearTimeout(typing);
+  search();
+});
+more.addEventListener('click', (e) => {
+  e.preventDefault();
+  if (!more.hasAttribute('aria-busy')) loadMore();
+});
+
 // The refusal message stays on the page, but a reload should not show it again.
-if (new URL(location.href).searchParams.has('error')) history.replaceState(null, '', '/');
+const here = new URL(location.href);
+if (here.searchParams.has('error')) {
+  here.searchParams.delete('error');
+  history.replaceState(null, '', `${here.pathname}${here.search}`);
+}
+refreshChrome();
 
 const socket = new LiveSocket({
   onStatus: (s) => {

@@ -40,11 +40,16 @@ test('a secret room: wrong password refused in the page, right one lets in, no U
   await B.page.waitForSelector('#password-form');
   assert.equal(await B.page.textContent('label[for=password]'), '비밀번호를 입력하세요');
   await B.page.fill('#password', WRONG);
-  await Promise.all([B.page.waitForURL(`${base}/`), B.page.click('#password-form button[type=submit]')]);
+  // A wrong password keeps B on this room's form (issue 11): the reason, the title, an empty field.
+  await Promise.all([
+    B.page.waitForURL(`${base}/room/${roomId}/enter`),
+    B.page.click('#password-form button[type=submit]'),
+  ]);
   assert.equal((await B.page.textContent('.error-message')).trim(), '비밀번호가 틀렸습니다.');
+  assert.equal(await B.page.textContent('h1'), '비밀 회의');
+  assert.equal(await B.page.inputValue('#password'), '');
   assert.deepEqual(B.dialogs, [], 'shown in the page, not with alert()');
 
-  await join(B.page, base, roomId);
   await B.page.fill('#password', PASSWORD);
   await Promise.all([B.page.waitForURL(`${base}/room/${roomId}`), B.page.click('#password-form button[type=submit]')]);
   await waitJoined(B.page);
@@ -78,13 +83,13 @@ test('a full room refuses the extra visitor with 허용 인원이 초과하였�
   await waitJoined(A.page);
   await join(B.page, base, roomId);
   await waitJoined(B.page);
-  // C's lobby marks the room full, and entering is refused in the page.
+  // C's lobby marks the room full with no active 입장 (issue 11); the room's address refuses in the page.
   await C.page.goto(`${base}/`);
   await C.page.locator(`tr[data-id="${roomId}"].full .full-badge`).waitFor({ timeout: WAIT });
-  await Promise.all([
-    C.page.waitForURL(`${base}/`, { timeout: WAIT }),
-    C.page.click(`tr[data-id="${roomId}"] .join-btn`),
-  ]);
+  assert.equal(await C.page.locator(`tr[data-id="${roomId}"] .join-btn`).count(), 0);
+  assert.equal((await C.page.textContent(`tr[data-id="${roomId}"] .join-off`)).trim(), '입장할 수 없습니다: 만원');
+  await C.page.goto(`${base}/room/${roomId}`);
+  assert.equal(new URL(C.page.url()).pathname, '/');
   await C.page.waitForSelector('.error-message');
   assert.equal((await C.page.textContent('.error-message')).trim(), '허용 인원이 초과하였습니다.');
   assert.equal(await A.page.locator('#chat-list .system').count(), 2, 'only A and B joined');
@@ -94,8 +99,12 @@ test('a full room refuses the extra visitor with 허용 인원이 초과하였�
 test('unknown rooms, unknown paths, injected error codes and cross-site posts', async () => {
   const base = server.base;
   const A = await profile(browser);
-  await A.page.goto(`${base}/room/01ARZ3NDEKTSV4RRFFQ69G5FAV`);
-  assert.equal(new URL(A.page.url()).pathname, '/');
+  // An unknown room is the styled 404 page with the book's sentence (issue 11).
+  const gone = await A.page.goto(`${base}/room/01ARZ3NDEKTSV4RRFFQ69G5FAV`);
+  assert.equal(gone.status(), 404);
+  assert.equal((await A.page.textContent('#not-found-text')).trim(), '존재하지 않는 방입니다.');
+  // The code still reaches the lobby from the room page's live refusals.
+  await A.page.goto(`${base}/?error=NOT_FOUND`);
   assert.equal((await A.page.textContent('.error-message')).trim(), '존재하지 않는 방입니다.');
 
   // A code the server does not know shows nothing: no text of the link's choosing reaches the page.
@@ -104,19 +113,19 @@ test('unknown rooms, unknown paths, injected error codes and cross-site posts', 
 
   const res = await A.page.goto(`${base}/nope/here`);
   assert.equal(res.status(), 404);
-  assert.equal(await A.page.textContent('body'), 'GET /nope/here 라우터가 존재하지 않습니다.');
+  assert.equal((await A.page.textContent('#not-found-text')).trim(), 'GET /nope/here 라우터가 존재하지 않습니다.');
 
   // A form post from another origin is refused (CSRF), and creates nothing.
-  const before = await A.context.request.post(`${base}/graphql`, { data: { query: '{ rooms { id } }' } });
-  const count = (await before.json()).data.rooms.length;
+  const before = await A.context.request.post(`${base}/graphql`, { data: { query: '{ rooms { totalCount } }' } });
+  const count = (await before.json()).data.rooms.totalCount;
   const forged = await A.context.request.post(`${base}/room`, {
     form: { title: 'forged', max: '5', password: '' },
     headers: { origin: 'http://evil.example' },
     maxRedirects: 0,
   });
   assert.equal(forged.status(), 403);
-  const afterRes = await A.context.request.post(`${base}/graphql`, { data: { query: '{ rooms { id } }' } });
-  assert.equal((await afterRes.json()).data.rooms.length, count);
+  const afterRes = await A.context.request.post(`${base}/graphql`, { data: { query: '{ rooms { totalCount } }' } });
+  assert.equal((await afterRes.json()).data.rooms.totalCount, count);
 
   // Bad input shows the form again with the message and the entered values, but never the password.
   await A.page.goto(`${base}/room`);
@@ -127,7 +136,7 @@ test('unknown rooms, unknown paths, injected error codes and cross-site posts', 
   await A.page.evaluate(() => document.getElementById('max').removeAttribute('min'));
   await A.page.click('form.stacked button[type=submit]');
   await A.page.waitForSelector('.error-message');
-  assert.equal((await A.page.textContent('.error-message')).trim(), '수용 인원은 2명에서 100명 사이의 정수여야 합니다.');
+  assert.equal((await A.page.textContent('.error-message')).trim(), '허용 인원은 2명에서 100명 사이의 정수여야 합니다.');
   assert.equal(await A.page.inputValue('#max'), '1');
   assert.equal(await A.page.inputValue('#password'), '');
   assert.ok(!(await A.page.content()).includes('do-not-echo-me'));

@@ -275,13 +275,12 @@ test('kick: the member lands in the lobby with a message and cannot get back in'
   }
   assert.equal(await B.page.locator(`#member-list li[data-id="${c.id}"]`).count(), 0);
 
-  // Back through the lobby's button: refused, with a text that says why.
-  await C.page.waitForSelector(`tr[data-id="${roomId}"] .join-btn`, { timeout: WAIT });
-  // Wait and click together: the lobby drops `?error=` from its URL as soon as it has loaded.
-  await Promise.all([
-    C.page.waitForURL(`${base}/?error=REMOVED`, { timeout: WAIT }),
-    C.page.click(`tr[data-id="${roomId}"] .join-btn`),
-  ]);
+  // The lobby shows the room as one C was removed from, with no active 입장 (issue 11)…
+  await C.page.waitForSelector(`tr[data-id="${roomId}"].removed .join-off`, { timeout: WAIT });
+  assert.equal(await C.page.locator(`tr[data-id="${roomId}"] .join-btn`).count(), 0);
+  // …and the room's own address refuses, with a text that says why.
+  await C.page.goto(`${base}/room/${roomId}`);
+  assert.equal(new URL(C.page.url()).pathname, '/');
   assert.equal((await C.page.textContent('.error-message')).trim(), '방장이 내보낸 방에는 다시 들어갈 수 없습니다.');
   await A.page.waitForTimeout(300);
   assert.equal(await A.page.textContent('#members-count'), '2/4', 'the refused visit took no seat');

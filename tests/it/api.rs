@@ -34,8 +34,8 @@ async fn create_room_makes_the_creator_owner_and_lists_it() {
     assert_eq!(room["secret"], false);
     assert_eq!(room["owner"]["id"], me.as_str());
     assert_eq!(room["owner"]["color"], color.as_str());
-    let listed = app.member().ok("{ rooms { id title } }", json!({})).await;
-    assert_eq!(listed["rooms"][0]["id"], room["id"]);
+    let listed = app.member().ok("{ rooms { nodes { id title } } }", json!({})).await;
+    assert_eq!(listed["rooms"]["nodes"][0]["id"], room["id"]);
     let one =
         app.member().ok("query($id: ID!) { room(id: $id) { title memberCount } }", json!({"id": room["id"]})).await;
     assert_eq!(one["room"]["title"], "수다방");
@@ -54,7 +54,7 @@ async fn create_room_refuses_bad_titles_and_capacities_with_invalid_input() {
     // A capacity that is not an integer is refused by GraphQL itself; nothing was created either way.
     let body = a.gql(q, json!({"t": "ok", "c": 2.5})).await;
     assert!(body["errors"].is_array());
-    assert_eq!(a.ok("{ rooms { id } }", json!({})).await["rooms"], json!([]));
+    assert_eq!(a.ok("{ rooms { nodes { id } } }", json!({})).await["rooms"]["nodes"], json!([]));
 }
 
 #[tokio::test]
@@ -63,7 +63,7 @@ async fn no_api_answer_ever_contains_the_password() {
     let a = app.member();
     let d = a.ok(r#"mutation { createRoom(title: "secret", password: "pa55-word!") { id secret } }"#, json!({})).await;
     assert_eq!(d["createRoom"]["secret"], true);
-    let everything = a.gql("{ rooms { id title secret owner { id } capacity createdAt } }", json!({})).await;
+    let everything = a.gql("{ rooms { nodes { id title secret owner { id } capacity createdAt } } }", json!({})).await;
     assert!(!everything.to_string().contains("pa55-word!"));
     let db = app.raw_store_bytes().await;
     assert!(!db.windows(10).any(|w| w == b"pa55-word!"), "the password is stored in clear");
@@ -171,7 +171,7 @@ async fn only_the_owner_deletes_a_room() {
     assert_eq!(other.err_code(q, json!({"id": room})).await, "FORBIDDEN");
     assert_eq!(other.err_code(q, json!({"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"})).await, "NOT_FOUND");
     assert_eq!(owner.ok(q, json!({"id": room})).await["deleteRoom"], true);
-    assert_eq!(owner.ok("{ rooms { id } }", json!({})).await["rooms"], json!([]));
+    assert_eq!(owner.ok("{ rooms { nodes { id } } }", json!({})).await["rooms"]["nodes"], json!([]));
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use crate::support::*;
 const CREATE: &str = r#"mutation { createRoom(title: "finished anyway", password: "slow-to-hash") { id } }"#;
 
 async fn room_titles(app: &TestApp) -> Vec<String> {
-    let d = app.member().ok("{ rooms { title } }", json!({})).await;
-    d["rooms"].as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap().to_owned()).collect()
+    let d = app.member().ok("{ rooms(first: 100) { nodes { title } } }", json!({})).await;
+    d["rooms"]["nodes"].as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap().to_owned()).collect()
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ async fn a_mutation_sent_by_get_is_refused_and_not_executed() {
     let url = format!("{}/graphql?query=mutation%7BcreateRoom(title%3A%22x%22)%7Bid%7D%7D", app.base);
     let resp = app.http().get(&url).send().await.unwrap();
     assert_eq!(resp.status(), 405);
-    assert_eq!(app.member().ok("{ rooms { id } }", json!({})).await["rooms"], json!([]));
+    assert_eq!(app.member().ok("{ rooms { nodes { id } } }", json!({})).await["rooms"]["nodes"], json!([]));
 }
 
 #[tokio::test]
@@ -47,7 +47,7 @@ async fn batches_forms_and_garbage_bodies_are_refused() {
     assert_eq!(resp.status(), 400);
     let text = resp.text().await.unwrap();
     assert!(!text.contains("line") && !text.contains("column"), "no parser internals: {text}");
-    assert_eq!(app.member().ok("{ rooms { id } }", json!({})).await["rooms"], json!([]));
+    assert_eq!(app.member().ok("{ rooms { nodes { id } } }", json!({})).await["rooms"]["nodes"], json!([]));
 }
 
 #[tokio::test]
@@ -73,7 +73,8 @@ async fn deep_complex_and_alias_heavy_queries_are_refused() {
     let ok_aliases: String = (0..30).map(|i| format!("a{i}: me {{ id }} ")).collect();
     m.ok(&format!("{{ {ok_aliases} }}"), json!({})).await;
     let strict = TestApp::spawn_with(|s| s.limits.complexity = 5).await;
-    let body = strict.member().gql("{ rooms { id title capacity memberCount secret full } }", json!({})).await;
+    let body =
+        strict.member().gql("{ rooms { nodes { id title capacity memberCount secret full } } }", json!({})).await;
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("too complex"), "{body}");
 }
 
@@ -206,7 +207,12 @@ async fn internal_details_never_reach_clients_and_unknown_paths_get_the_book_404
     let app = TestApp::spawn().await;
     let resp = app.http().delete(format!("{}/room/x", app.base)).send().await.unwrap();
     assert_eq!(resp.status(), 404);
-    assert_eq!(resp.text().await.unwrap(), "DELETE /room/x 라우터가 존재하지 않습니다.");
+    // The seed's sentence, now inside the styled 404 page (issue 11).
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("<p id=\"not-found-text\">DELETE /room/x 라우터가 존재하지 않습니다.</p>"));
     let resp = app.http().post(format!("{}/room/x/chat", app.base)).send().await.unwrap();
     assert_eq!(resp.status(), 404, "the book's chat route is replaced by GraphQL");
 }

@@ -12,18 +12,18 @@ use gifchat::store::{
 use crate::support::{test_mongodb_uri, uri_with_database};
 
 /// A store under test, with whatever keeps it alive.
-struct Backend {
-    store: Arc<dyn Store>,
+pub(crate) struct Backend {
+    pub(crate) store: Arc<dyn Store>,
     _dir: Option<tempfile::TempDir>,
 }
 
-fn sqlite() -> Backend {
+pub(crate) fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
     Backend { store: Arc::new(SqliteStore::open(dir.path()).unwrap()), _dir: Some(dir) }
 }
 
 /// A migrated `MongoStore` on a fresh database, or `None` when the suite runs without MongoDB.
-async fn mongo() -> Option<Backend> {
+pub(crate) async fn mongo() -> Option<Backend> {
     let Some(uri) = test_mongodb_uri() else {
         eprintln!("MongoStore contract not run: GIFCHAT_TEST_MONGODB_URI is not set");
         return None;

@@ -78,8 +78,8 @@ pub(super) async fn create_room(
         .await;
     match created {
         Ok(room) => Redirect::to(&format!("/room/{}", room.id)).into_response(),
-        Err(HubError::RateLimited) => again(t.err_rate_limited.to_owned()),
-        Err(HubError::Invalid { message, .. }) => again(message),
-        Err(_) => failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
+        Err(HubError::Internal(_)) => failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
+        // Every other refusal as a sentence in the reader's language, never the hub's own text.
+        Err(e) => again(t.refusal(e.code()).unwrap_or(t.err_invalid).to_owned()),
     }
 }

@@ -9,8 +9,11 @@
 
 mod create;
 mod lobby;
+mod missing;
 mod room;
 mod view;
+
+pub(crate) use missing::not_found;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -20,7 +23,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::error::not_found;
 use super::texts::{Lang, Texts};
 use super::AppState;
 use crate::hub::HubError;
@@ -53,9 +55,11 @@ fn refuse(code: &str) -> Response {
     Redirect::to(&format!("/?error={code}")).into_response()
 }
 
-/// Where a hub refusal sends the reader: the lobby with its code, or the failure page for internal errors.
+/// Where a hub refusal sends the reader: the 404 page for a missing room, the failure page for internal
+/// errors, otherwise the lobby with the refusal's code.
 fn refuse_with(lang: Lang, e: HubError) -> Response {
     match e {
+        HubError::NotFound => missing::room_not_found(lang),
         HubError::Internal(_) => failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
         other => refuse(other.reason().unwrap_or(other.code())),
     }

@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
+use super::missing::room_not_found;
 use super::view::EventView;
-use super::{cross_site, failure, refuse, refuse_with};
+use super::{cross_site, failure, refuse_with};
 use crate::domain::RoomId;
 use crate::http::session::CurrentMember;
 use crate::http::texts::{Lang, Texts};
 use crate::http::AppState;
-use crate::hub::Hub;
+use crate::hub::{Hub, HubError};
 
 /// Events rendered with the page; older ones load as the reader scrolls up.
 const HISTORY_PAGE: i64 = 50;
@@ -40,7 +41,7 @@ struct RoomPage {
     gif_max_bytes: usize,
 }
 
-/// `templates/password.html`: a secret room asks for its password.
+/// `templates/password.html`: a secret room asks for its password (again, after a wrong one).
 #[derive(Template, WebTemplate)]
 #[template(path = "password.html")]
 struct PasswordPage {
@@ -48,6 +49,8 @@ struct PasswordPage {
     t: &'static Texts,
     room_id: String,
     title: String,
+    /// Why the last try failed, in the reader's language.
+    error: Option<&'static str>,
 }
 
 /// Shows the room with its latest history; a secret room you have no access to shows the password form.
@@ -58,7 +61,7 @@ pub(super) async fn show_room(
     member: CurrentMember,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(id) = RoomId::parse(&id) else { return refuse("NOT_FOUND") };
+    let Some(id) = RoomId::parse(&id) else { return room_not_found(lang) };
     let rec = match app.hub.room(&id).await {
         Ok(rec) => rec,
         Err(e) => return refuse_with(lang, e),
@@ -66,7 +69,7 @@ pub(super) async fn show_room(
     let t = lang.texts();
     let granted = member.is_granted(&id);
     if !Hub::has_access(&rec, &member.id, granted) {
-        let page = PasswordPage { lang: lang.code(), t, room_id: id.to_string(), title: rec.room.title };
+        let page = PasswordPage { lang: lang.code(), t, room_id: id.to_string(), title: rec.room.title, error: None };
         return page.into_response();
     }
     if let Err(e) = app.hub.enter_room(&id, &member.id, granted, None).await {
@@ -103,7 +106,8 @@ pub(super) struct EnterForm {
 }
 
 /// Checks a secret room's password; the right one is remembered in the session and opens the room,
-/// a wrong one goes back to the lobby with `WRONG_PASSWORD`.
+/// a wrong (or empty) one shows the room's password form again with the reason. Other refusals (full,
+/// removed) go to the lobby with their code; a missing room gets the 404 page.
 pub(super) async fn enter_room(
     State(app): State<AppState>,
     lang: Lang,
@@ -115,7 +119,7 @@ pub(super) async fn enter_room(
     if !app.web.origin_allowed(&headers) {
         return cross_site(lang);
     }
-    let Some(id) = RoomId::parse(&id) else { return refuse("NOT_FOUND") };
+    let Some(id) = RoomId::parse(&id) else { return room_not_found(lang) };
     let granted = member.is_granted(&id);
     match app.hub.enter_room(&id, &member.id, granted, Some(&form.password)).await {
         Ok(newly_granted) => {
@@ -126,6 +130,17 @@ pub(super) async fn enter_room(
                 }
             }
             Redirect::to(&format!("/room/{id}")).into_response()
+        }
+        Err(HubError::WrongPassword) => {
+            // Stay on this room's form: its title, the reason, the field empty again (never echoed).
+            let t = lang.texts();
+            let title = match app.hub.room(&id).await {
+                Ok(rec) => rec.room.title,
+                Err(e) => return refuse_with(lang, e),
+            };
+            let error = if form.password.is_empty() { t.err_password_empty } else { t.err_wrong_password };
+            let page = PasswordPage { lang: lang.code(), t, room_id: id.to_string(), title, error: Some(error) };
+            (StatusCode::FORBIDDEN, page).into_response()
         }
         Err(e) => refuse_with(lang, e),
     }

@@ -35,18 +35,28 @@ pub struct RoomRow {
     pub capacity: u32,
     pub member_count: u32,
     pub full: bool,
+    /// The owner kicked the reader from this room: no 입장, a short reason instead.
+    pub removed: bool,
     /// The owner's colour, if the room has an owner.
     pub owner: Option<Swatch>,
     /// Whether the reader owns it.
     pub owner_is_me: bool,
+    /// Sort key for live updates (`static/js/lobby.js`): somebody is present, and the activity time.
+    pub active: bool,
+    /// `activity_at` in milliseconds.
+    pub activity_at: i64,
 }
 
 impl RoomRow {
-    /// The row of `room` as `reader` sees it (identity by member id, never by colour).
-    pub fn new(room: Room, reader: &MemberId) -> RoomRow {
+    /// The row of `room` as `reader` sees it (identity by member id, never by colour); `removed` when the
+    /// owner kicked the reader from it.
+    pub fn new(room: Room, reader: &MemberId, removed: bool) -> RoomRow {
         RoomRow {
             id: room.id.to_string(),
             full: room.is_full(),
+            removed,
+            active: room.member_count > 0,
+            activity_at: room.activity_at,
             owner_is_me: room.owner.as_ref() == Some(reader),
             owner: room.owner.as_ref().map(Swatch::of),
             title: room.title,

@@ -41,6 +41,8 @@ fn room_doc(stored: &StoredRoom) -> Document {
         "persistent": r.persistent,
         "entered": stored.record.entered,
         "created_at": r.created_at,
+        "last_activity": r.activity_at,
+        "title_folded": crate::store::fold(&r.title),
         "present_count": present.len() as i64,
         "present": present,
         "joined": joined,

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
@@ -14,7 +15,7 @@ use super::{db_err, int};
 use crate::store::{Result, StoreError};
 
 /// The schema version this build needs. Append steps to [`step`] and bump this.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The collections of version 1.
 const COLLECTIONS: &[&str] = &["meta", "rooms", "events", "sessions", "gifs", "outbox"];
@@ -50,6 +51,7 @@ pub async fn apply(db: &Database) -> Result<Vec<i64>> {
 async fn step(db: &Database, to: i64) -> Result<()> {
     match to {
         1 => initial(db).await,
+        2 => listing(db).await,
         _ => Err(StoreError::Backend(format!("no migration step to version {to}"))),
     }
 }
@@ -95,6 +97,64 @@ async fn initial(db: &Database) -> Result<()> {
     for (collection, keys, options) in indexes {
         let model = IndexModel::builder().keys(keys).options(options).build();
         db.collection::<Document>(collection).create_index(model).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Version 2: what the lobby sorts and filters on. `last_activity` is set by `append_event` for chat
+/// (messages, whispers, GIFs) and `title_folded` with the title (Rust's Unicode lowercase, as in the
+/// embedded store); rooms from version 1 get both here. Rooms with people are read through a partial
+/// index on `last_activity` (few rooms, so the `_id` tie-break sorts in memory); empty rooms walk the
+/// `_id` index newest first. No compound key names `_id`: nx-27017 (the test server) turns such an
+/// index into one that fails every later insert.
+async fn listing(db: &Database) -> Result<()> {
+    let rooms = db.collection::<Document>("rooms");
+    let events = db.collection::<Document>("events");
+    let old: Vec<Document> = rooms
+        .find(doc! { "$or": [ { "last_activity": { "$exists": false } }, { "title_folded": { "$exists": false } } ] })
+        .projection(doc! { "_id": 1, "title": 1, "created_at": 1 })
+        .await
+        .map_err(db_err)?
+        .try_collect()
+        .await
+        .map_err(db_err)?;
+    for room in old {
+        let Ok(id) = room.get_str("_id") else { continue };
+        let newest_chat = events
+            .find_one(doc! { "room_id": id, "kind": { "$in": ["message", "whisper", "gif"] } })
+            .sort(doc! { "seq": -1 })
+            .projection(doc! { "at": 1 })
+            .await
+            .map_err(db_err)?;
+        let at = match newest_chat.as_ref().map(|e| int(e, "at")) {
+            Some(at) => at?,
+            None => int(&room, "created_at")?,
+        };
+        let folded = crate::store::fold(room.get_str("title").unwrap_or_default());
+        // Only fills what is missing: a room that saw chat meanwhile keeps its newer time.
+        rooms
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$max": { "last_activity": at }, "$set": { "title_folded": folded } },
+            )
+            .await
+            .map_err(db_err)?;
+    }
+    let named = |name: &str| IndexOptions::builder().name(name.to_owned()).build();
+    let indexes: [(Document, IndexOptions); 2] = [
+        (
+            doc! { "last_activity": -1 },
+            IndexOptions::builder()
+                .name("active_by_activity".to_owned())
+                .partial_filter_expression(doc! { "present_count": { "$gt": 0 } })
+                .build(),
+        ),
+        // `kicked_from`: the rooms a member was removed from (a multikey index on the array).
+        (doc! { "kicked": 1 }, named("kicked")),
+    ];
+    for (keys, options) in indexes {
+        let model = IndexModel::builder().keys(keys).options(options).build();
+        rooms.create_index(model).await.map_err(db_err)?;
     }
     Ok(())
 }

@@ -9,8 +9,7 @@ use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, DateTime, Document};
 use super::{db_err, flag, int, is_duplicate_key, is_opt, opt_str, pair_of, put_opt, put_pair, MongoStore};
 use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId, Visibility};
 use crate::store::{
-    Appended, NewRoom, OutboxChange, OutboxEntry, Page, Result, RoomRecord, SeatClaim, SessionRow, Store, StoreError,
-    StoredGif,
+    fold, literal_pattern, Appended, NewRoom, OutboxChange, OutboxEntry, Page, Result, RoomCursor, RoomQuery, RoomRecord, RoomsPage, SeatClaim, SessionRow, Store, StoreError, StoredGif,
 };
 
 /// Conflicting writers retry this often before giving up; each lost race means another writer won,
@@ -33,6 +32,10 @@ fn room_from_doc(d: &Document) -> Result<RoomRecord> {
             member_count: int(d, "present_count")?.try_into().unwrap_or(0),
             persistent: flag(d, "persistent"),
             created_at: int(d, "created_at")?,
+            activity_at: match d.get("last_activity") {
+                Some(_) => int(d, "last_activity")?,
+                None => int(d, "created_at")?,
+            },
         },
         password_hash: hash,
         entered: flag(d, "entered"),
@@ -134,6 +137,21 @@ impl MongoStore {
         Ok(found.map_err(db_err)?.is_some())
     }
 
+    /// Rooms matching `filter` in `sort` order, at most `limit`.
+    async fn find_rooms(&self, filter: Document, sort: Document, limit: usize) -> Result<Vec<Room>> {
+        let docs: Vec<Document> = self
+            .rooms()
+            .find(filter)
+            .sort(sort)
+            .limit(limit as i64)
+            .await
+            .map_err(db_err)?
+            .try_collect()
+            .await
+            .map_err(db_err)?;
+        docs.iter().map(|d| room_from_doc(d).map(|r| r.room)).collect()
+    }
+
     /// Takes `member`'s seat away (plus `extra` update operators, e.g. marking them kicked), conditional on
     /// their holding it, so the count can never be decremented twice; false if they held none.
     async fn vacate(&self, room: &RoomId, member: &MemberId, extra: Document) -> Result<bool> {
@@ -162,6 +180,8 @@ impl Store for MongoStore {
             "persistent": new.persistent,
             "entered": false,
             "created_at": new.created_at,
+            "last_activity": new.created_at,
+            "title_folded": fold(&new.title),
             "present": [],
             "joined": {},
             "present_count": 0_i64,
@@ -193,6 +213,50 @@ impl Store for MongoStore {
             .await
             .map_err(db_err)?;
         docs.iter().map(|d| room_from_doc(d).map(|r| r.room)).collect()
+    }
+
+    /// One page of the lobby's listing: rooms with people by latest activity, then empty rooms newest first.
+    async fn rooms_page(&self, query: &RoomQuery) -> Result<RoomsPage> {
+        // Fetch one more than asked to learn whether a next page exists.
+        let want = query.first as usize + 1;
+        // `$regex` on the folded title with every operator escaped: the search text matches literally.
+        let title = query.title.as_deref().map(|t| doc! { "title_folded": { "$regex": literal_pattern(t) } });
+        let filtered = |mut f: Document| {
+            if let Some(t) = &title {
+                f.extend(t.clone());
+            }
+            f
+        };
+        let by_activity = doc! { "last_activity": -1, "_id": -1 };
+        let mut rooms = Vec::with_capacity(want);
+        let idle_after = match &query.after {
+            None => {
+                let active = filtered(doc! { "present_count": { "$gt": 0 } });
+                rooms.extend(self.find_rooms(active, by_activity, want).await?);
+                None
+            }
+            Some(RoomCursor::Active { at, id }) => {
+                let active = filtered(doc! {
+                    "present_count": { "$gt": 0 },
+                    "$or": [ { "last_activity": { "$lt": at } }, { "last_activity": at, "_id": { "$lt": id.as_str() } } ],
+                });
+                rooms.extend(self.find_rooms(active, by_activity, want).await?);
+                None
+            }
+            Some(RoomCursor::Idle { id }) => Some(id.as_str()),
+        };
+        // Empty rooms follow the rooms with people (all of them, once a cursor reached this part).
+        if rooms.len() < want {
+            let mut idle = filtered(doc! { "present_count": 0 });
+            if let Some(id) = idle_after {
+                idle.insert("_id", doc! { "$lt": id });
+            }
+            rooms.extend(self.find_rooms(idle, doc! { "_id": -1 }, want - rooms.len()).await?);
+        }
+        let has_next = rooms.len() > query.first as usize;
+        rooms.truncate(query.first as usize);
+        let total = self.rooms().count_documents(filtered(doc! {})).await.map_err(db_err)?;
+        Ok(RoomsPage { rooms, has_next, total })
     }
 
     /// Sets the owner if it is still `expected`; false when someone else changed it first.
@@ -308,6 +372,22 @@ impl Store for MongoStore {
         Ok(self.rooms().count_documents(filter).await.map_err(db_err)? > 0)
     }
 
+    /// Every room the owner kicked `member` from.
+    async fn kicked_from(&self, member: &MemberId) -> Result<Vec<RoomId>> {
+        let docs: Vec<Document> = self
+            .rooms()
+            // `$elemMatch` rather than the equivalent `{ kicked: member }`: same meaning and index on MongoDB,
+            // and nx-27017 (the test server) answers the short form wrongly once `kicked` is indexed.
+            .find(doc! { "kicked": { "$elemMatch": { "$eq": member.as_str() } } })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(db_err)?
+            .try_collect()
+            .await
+            .map_err(db_err)?;
+        Ok(docs.iter().filter_map(|d| d.get_str("_id").ok()).filter_map(RoomId::parse).collect())
+    }
+
     /// Members holding a seat, earliest first.
     async fn present_members(&self, room: &RoomId) -> Result<Vec<Presence>> {
         let Some(d) = self.rooms().find_one(doc! { "_id": room.as_str() }).await.map_err(db_err)? else {
@@ -396,6 +476,11 @@ impl Store for MongoStore {
             if !self.room_exists(room).await? {
                 self.events().delete_one(doc! { "_id": &id }).await.map_err(db_err)?;
                 return Err(StoreError::Backend(format!("room {room} does not exist")));
+            }
+            if kind.is_chat() {
+                // Chat moves the room up the lobby; `$max` keeps concurrent writers from moving it back.
+                let activity = doc! { "$max": { "last_activity": now } };
+                self.rooms().update_one(doc! { "_id": room.as_str() }, activity).await.map_err(db_err)?;
             }
             return Ok(Appended::New(RoomEvent {
                 room: room.clone(),

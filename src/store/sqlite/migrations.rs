@@ -6,10 +6,24 @@ use rusqlite::Connection;
 use super::db_err;
 use crate::store::Result;
 
+/// One migration step: SQL, then (optionally) Rust for what SQL cannot compute, in the same transaction.
+struct Step {
+    sql: &'static str,
+    then: Option<fn(&Connection) -> rusqlite::Result<()>>,
+}
+
 /// Migration steps; index + 1 is the version a step brings the schema to. Append only.
-const STEPS: &[&str] = &[
+const STEPS: &[Step] = &[
     // 1: the initial schema.
-    r#"
+    Step { sql: INITIAL, then: None },
+    // 2: the lobby's listing order and title filter.
+    Step { sql: LISTING, then: Some(fold_titles) },
+    // 3: who may fetch a GIF.
+    Step { sql: GIF_PAIRS, then: None },
+];
+
+/// Version 1.
+const INITIAL: &str = r#"
     CREATE TABLE rooms (
         id            TEXT PRIMARY KEY,
         title         TEXT NOT NULL,
@@ -60,14 +74,56 @@ const STEPS: &[&str] = &[
         room_id TEXT NOT NULL,
         at      INTEGER NOT NULL
     );
-    "#,
-    // 2: who may fetch a GIF. A whispered GIF names its pair (both NULL: everyone in the room), so
-    // `GET /gif/<name>` can refuse the others; existing GIFs were all public.
-    r#"
+    "#;
+
+/// Version 2: what the lobby sorts and filters on. `present_count` is kept by triggers in the same
+/// transaction as every seat change (so it always equals the count of present member rows);
+/// `last_activity` is set by `append_event` for messages, whispers and GIFs; `title_folded` is written
+/// with the title (Rust's Unicode lowercase, see `store::fold`). Two partial indexes serve the two parts
+/// of the listing order without sorting.
+const LISTING: &str = r#"
+    ALTER TABLE rooms ADD COLUMN present_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN last_activity INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN title_folded TEXT NOT NULL DEFAULT '';
+    UPDATE rooms SET
+        present_count = (SELECT count(*) FROM members m WHERE m.room_id = rooms.id AND m.present = 1),
+        last_activity = coalesce(
+            (SELECT max(e.at) FROM events e WHERE e.room_id = rooms.id AND e.kind IN ('message', 'whisper', 'gif')),
+            created_at);
+    CREATE TRIGGER seat_taken AFTER INSERT ON members WHEN NEW.present = 1 BEGIN
+        UPDATE rooms SET present_count = present_count + 1 WHERE id = NEW.room_id;
+    END;
+    CREATE TRIGGER seat_changed AFTER UPDATE OF present ON members WHEN NEW.present <> OLD.present BEGIN
+        UPDATE rooms SET present_count = present_count + (CASE WHEN NEW.present = 1 THEN 1 ELSE -1 END)
+        WHERE id = NEW.room_id;
+    END;
+    CREATE TRIGGER seat_dropped AFTER DELETE ON members WHEN OLD.present = 1 BEGIN
+        UPDATE rooms SET present_count = present_count - 1 WHERE id = OLD.room_id;
+    END;
+    CREATE INDEX rooms_active ON rooms(last_activity DESC, id DESC) WHERE present_count > 0;
+    CREATE INDEX rooms_idle ON rooms(id DESC) WHERE present_count = 0;
+    CREATE INDEX members_kicked ON members(member_id) WHERE kicked = 1;
+    "#;
+
+/// Version 3: who may fetch a GIF. A whispered GIF names its pair (both NULL: everyone in the room), so
+/// `GET /gif/<name>` can refuse the others; existing GIFs were all public.
+const GIF_PAIRS: &str = r#"
     ALTER TABLE gifs ADD COLUMN sender TEXT;
     ALTER TABLE gifs ADD COLUMN recipient TEXT;
-    "#,
-];
+    "#;
+
+/// Fills `title_folded` for rooms made before version 2.
+fn fold_titles(conn: &Connection) -> rusqlite::Result<()> {
+    let rooms: Vec<(String, String)> = {
+        let mut stmt = conn.prepare("SELECT id, title FROM rooms")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (id, title) in rooms {
+        conn.execute("UPDATE rooms SET title_folded = ?2 WHERE id = ?1", [id, crate::store::fold(&title)])?;
+    }
+    Ok(())
+}
 
 /// The schema version this build needs.
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
@@ -87,10 +143,62 @@ pub fn apply(conn: &mut Connection) -> Result<Vec<i64>> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
         let version = current(&tx)?;
         let Some(step) = STEPS.get(version as usize) else { break };
-        tx.execute_batch(step).map_err(db_err)?;
+        tx.execute_batch(step.sql).map_err(db_err)?;
+        if let Some(then) = step.then {
+            then(&tx).map_err(db_err)?;
+        }
         tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [version + 1]).map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         applied.push(version + 1);
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing_of(conn: &Connection, id: &str) -> (i64, i64, String) {
+        conn.query_row("SELECT present_count, last_activity, title_folded FROM rooms WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn version_two_fills_the_listing_columns_of_rooms_made_before_it_and_triggers_keep_the_count() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(INITIAL).unwrap();
+        current(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO schema_version (version) VALUES (1);
+             INSERT INTO rooms (id, title, capacity, created_at) VALUES ('r1', 'Café ÉCOLE', 10, 100);
+             INSERT INTO rooms (id, title, capacity, created_at) VALUES ('r2', '빈 방', 10, 200);
+             INSERT INTO members (room_id, member_id, joined_at, present) VALUES ('r1', 'a', 1, 1), ('r1', 'b', 1, 1),
+                                                                                ('r1', 'c', 1, 0);
+             INSERT INTO events (room_id, seq, at, kind, body) VALUES ('r1', 1, 500, 'message', '{}'),
+                                                                      ('r1', 2, 900, 'joined', '{}');",
+        )
+        .unwrap();
+        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3]);
+        // Counted seats, the newest chat (not the later notice), the folded title; no chat: creation time.
+        assert_eq!(listing_of(&conn, "r1"), (2, 500, "café école".to_owned()));
+        assert_eq!(listing_of(&conn, "r2"), (0, 200, "빈 방".to_owned()));
+        // The triggers follow every seat change from now on.
+        conn.execute("UPDATE members SET present = 0 WHERE member_id = 'a'", []).unwrap();
+        conn.execute("UPDATE members SET present = 0 WHERE member_id = 'a'", []).unwrap();
+        assert_eq!(listing_of(&conn, "r1").0, 1, "leaving counts once");
+        conn.execute("INSERT INTO members (room_id, member_id, joined_at, present) VALUES ('r2', 'd', 2, 1)", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO members (room_id, member_id, joined_at, present) VALUES ('r1', 'c', 3, 1)
+             ON CONFLICT (room_id, member_id) DO UPDATE SET present = 1",
+            [],
+        )
+        .unwrap();
+        assert_eq!((listing_of(&conn, "r1").0, listing_of(&conn, "r2").0), (2, 1));
+        conn.execute("DELETE FROM members WHERE member_id = 'd'", []).unwrap();
+        assert_eq!(listing_of(&conn, "r2").0, 0);
+        assert!(apply(&mut conn).unwrap().is_empty(), "a second run changes nothing");
+    }
 }

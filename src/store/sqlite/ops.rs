@@ -6,14 +6,13 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use super::{data_version, db_err, SqliteStore};
 use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId, Visibility};
 use crate::store::{
-    Appended, NewRoom, OutboxChange, OutboxEntry, Page, Result, RoomRecord, SeatClaim, SessionRow, Store, StoreError,
-    StoredGif,
+    fold, Appended, NewRoom, OutboxChange, OutboxEntry, Page, Result, RoomCursor, RoomQuery, RoomRecord, RoomsPage, SeatClaim, SessionRow, Store, StoreError, StoredGif,
 };
 
 /// Rooms with their live member count, shared by the single-room and list queries.
 const ROOM_SELECT: &str =
     "SELECT r.id, r.title, r.capacity, r.password_hash, r.owner, r.persistent, r.created_at, r.entered,
-    (SELECT count(*) FROM members m WHERE m.room_id = r.id AND m.present = 1) FROM rooms r";
+    (SELECT count(*) FROM members m WHERE m.room_id = r.id AND m.present = 1), r.last_activity FROM rooms r";
 
 fn room_from_row(row: &Row<'_>) -> rusqlite::Result<RoomRecord> {
     let id: String = row.get(0)?;
@@ -29,6 +28,7 @@ fn room_from_row(row: &Row<'_>) -> rusqlite::Result<RoomRecord> {
             member_count: row.get(8)?,
             persistent: row.get(5)?,
             created_at: row.get(6)?,
+            activity_at: row.get(9)?,
         },
         password_hash: hash,
         entered: row.get(7)?,
@@ -60,6 +60,50 @@ fn outbox_insert(conn: &Connection, origin: &str, kind: &str, room: &RoomId) -> 
     Ok(())
 }
 
+/// Rooms with somebody present, after `after` in (activity, id) descending order; `filter` uses `?1`.
+fn active_rooms(
+    conn: &Connection,
+    filter: &str,
+    title: Option<&str>,
+    after: Option<(i64, &str)>,
+    limit: usize,
+) -> Result<Vec<Room>> {
+    // `present_count > 0` verbatim, so SQLite picks the partial index `rooms_active`, already in order.
+    let keyset = if after.is_some() { " AND (r.last_activity, r.id) < (?2, ?3)" } else { "" };
+    let sql = format!(
+        "{ROOM_SELECT} WHERE r.present_count > 0{filter}{keyset}
+         ORDER BY r.last_activity DESC, r.id DESC LIMIT {limit}"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let (at, id) = after.unwrap_or((0, ""));
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    // Numbered parameters: `?1` is the title (NULL: no filter), so the keyset is always `?2`, `?3`.
+    args.push(title.map(str::to_owned).into());
+    if after.is_some() {
+        args.push(at.into());
+        args.push(id.to_owned().into());
+    }
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), room_from_row).map_err(db_err)?;
+    rows.map(|r| r.map(|rec| rec.room).map_err(db_err)).collect()
+}
+
+/// Empty rooms after the room `after`, newest first; `filter` uses `?1`.
+fn idle_rooms(
+    conn: &Connection,
+    filter: &str,
+    title: Option<&str>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Room>> {
+    let keyset = if after.is_some() { " AND r.id < ?2" } else { "" };
+    let sql = format!("{ROOM_SELECT} WHERE r.present_count = 0{filter}{keyset} ORDER BY r.id DESC LIMIT {limit}");
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let mut args: Vec<Option<String>> = vec![title.map(str::to_owned)];
+    args.extend(after.map(|a| Some(a.to_owned())));
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), room_from_row).map_err(db_err)?;
+    rows.map(|r| r.map(|rec| rec.room).map_err(db_err)).collect()
+}
+
 impl SqliteStore {
     /// Takes `member`'s seat away (marking them kicked when `kick`), only if they hold it; false otherwise.
     async fn vacate(&self, room: &RoomId, member: &MemberId, kick: bool) -> Result<bool> {
@@ -87,8 +131,9 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             let tx = conn.transaction().map_err(db_err)?;
             tx.execute(
-                "INSERT INTO rooms (id, title, capacity, password_hash, owner, persistent, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO rooms (id, title, capacity, password_hash, owner, persistent, created_at, last_activity,
+                                    title_folded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
                 params![
                     new.id.as_str(),
                     new.title,
@@ -96,7 +141,8 @@ impl Store for SqliteStore {
                     new.password_hash,
                     new.owner.as_ref().map(MemberId::as_str),
                     new.persistent,
-                    new.created_at
+                    new.created_at,
+                    fold(&new.title)
                 ],
             )
             .map_err(db_err)?;
@@ -124,6 +170,42 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare_cached(&format!("{ROOM_SELECT} ORDER BY r.id")).map_err(db_err)?;
             let rows = stmt.query_map([], room_from_row).map_err(db_err)?;
             rows.map(|r| r.map(|rec| rec.room).map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    /// One page of the lobby's listing: rooms with people by latest activity, then empty rooms newest first.
+    async fn rooms_page(&self, query: &RoomQuery) -> Result<RoomsPage> {
+        let query = query.clone();
+        self.read(move |conn| {
+            // Fetch one more than asked to learn whether a next page exists.
+            let want = query.first as usize + 1;
+            let mut rooms = Vec::with_capacity(want);
+            let title = query.title.as_deref();
+            // instr() is plain substring search: `%`, `_` and the like in the search text mean themselves.
+            let filter = " AND (?1 IS NULL OR instr(r.title_folded, ?1) > 0)";
+            let idle_after = match &query.after {
+                None => {
+                    rooms.extend(active_rooms(conn, filter, title, None, want)?);
+                    None
+                }
+                Some(RoomCursor::Active { at, id }) => {
+                    rooms.extend(active_rooms(conn, filter, title, Some((*at, id.as_str())), want)?);
+                    None
+                }
+                Some(RoomCursor::Idle { id }) => Some(id.as_str().to_owned()),
+            };
+            // Empty rooms follow the rooms with people (all of them, once a cursor reached this part).
+            if rooms.len() < want {
+                let limit = want - rooms.len();
+                rooms.extend(idle_rooms(conn, filter, title, idle_after.as_deref(), limit)?);
+            }
+            let has_next = rooms.len() > query.first as usize;
+            rooms.truncate(query.first as usize);
+            let total: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM rooms r WHERE 1 = 1{filter}"), [title], |r| r.get(0))
+                .map_err(db_err)?;
+            Ok(RoomsPage { rooms, has_next, total: total.max(0) as u64 })
         })
         .await
     }
@@ -271,6 +353,19 @@ impl Store for SqliteStore {
         .await
     }
 
+    /// Every room the owner kicked `member` from.
+    async fn kicked_from(&self, member: &MemberId) -> Result<Vec<RoomId>> {
+        let member = member.clone();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT room_id FROM members WHERE member_id = ?1 AND kicked = 1")
+                .map_err(db_err)?;
+            let rows = stmt.query_map([member.as_str()], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            Ok(rows.filter_map(|r| r.ok()).filter_map(|s| RoomId::parse(&s)).collect())
+        })
+        .await
+    }
+
     /// Members holding a seat, earliest first.
     async fn present_members(&self, room: &RoomId) -> Result<Vec<Presence>> {
         let room = room.clone();
@@ -337,10 +432,13 @@ impl Store for SqliteStore {
             }
             // The seq is taken inside the same transaction as the insert: a failed insert rolls it back,
             // so no gap can appear.
+            // Chat (not notices) counts as activity for the lobby's order; max() keeps it from going back.
             let seq: Option<i64> = tx
                 .query_row(
-                    "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
-                    [room.as_str()],
+                    "UPDATE rooms SET last_seq = last_seq + 1,
+                       last_activity = CASE WHEN ?2 THEN max(last_activity, ?3) ELSE last_activity END
+                     WHERE id = ?1 RETURNING last_seq",
+                    params![room.as_str(), kind.is_chat(), now],
                     |r| r.get(0),
                 )
                 .optional()
