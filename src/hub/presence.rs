@@ -149,6 +149,11 @@ impl Hub {
             if !rec.room.persistent {
                 return self.remove_room_locked(room).await;
             }
+            // A kept room must not stay with an owner who is gone: nobody could moderate it again. The
+            // next member to enter takes it over, as in a room made by an operator.
+            if let Some(owner) = rec.room.owner.as_ref() {
+                self.store.set_owner(room, Some(owner), None).await?;
+            }
         } else if rec.room.owner.as_ref() == Some(member) {
             // The owner is gone for good: the member present longest takes over.
             if let Some(next) = remaining.first() {

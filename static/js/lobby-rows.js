@@ -62,7 +62,8 @@ function actionCell(room, removed, t) {
 /** One table row for `room`; `removed` when its owner kicked the reader (`me` is the reader's id). */
 export function rowOf(room, { removed, me, t }) {
   const value = el('span', { class: 'owner-value' });
-  if (room.owner) {
+  // An owner is shown only while someone is in the room (as the server-rendered rows do).
+  if (room.owner && room.memberCount > 0) {
     value.append(
       el('span', { class: 'swatch', 'aria-hidden': 'true', dataset: { color: room.owner.color } }),
       el('span', { class: 'color-code' }, room.owner.color),

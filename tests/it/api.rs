@@ -61,11 +61,15 @@ async fn create_room_refuses_bad_titles_and_capacities_with_invalid_input() {
 async fn no_api_answer_ever_contains_the_password() {
     let app = TestApp::spawn().await;
     let a = app.member();
-    let d = a.ok(r#"mutation { createRoom(title: "secret", password: "pa55-word!") { id secret } }"#, json!({})).await;
+    let d = a
+        .ok(r#"mutation { createRoom(title: "secret-title-7f3a", password: "pa55-word!") { id secret } }"#, json!({}))
+        .await;
     assert_eq!(d["createRoom"]["secret"], true);
     let everything = a.gql("{ rooms { nodes { id title secret owner { id } capacity createdAt } } }", json!({})).await;
     assert!(!everything.to_string().contains("pa55-word!"));
     let db = app.raw_store_bytes().await;
+    // Positive control: the room written in the same call is found where the password must not be.
+    assert!(db.windows(17).any(|w| w == b"secret-title-7f3a"), "the search does not see what was just stored");
     assert!(!db.windows(10).any(|w| w == b"pa55-word!"), "the password is stored in clear");
 }
 

@@ -151,11 +151,15 @@ async fn cli_changes_reach_connected_clients_of_a_running_server() {
 
     // A persistent room survives its last member leaving.
     m.ok("mutation($id: ID!) { leaveRoom(id: $id) }", json!({"id": id})).await;
-    let d = m.ok("query($id: ID!) { room(id: $id) { id memberCount } }", json!({"id": id})).await;
+    let d = m.ok("query($id: ID!) { room(id: $id) { id memberCount owner { id } } }", json!({"id": id})).await;
     assert_eq!(d["room"]["memberCount"], 0);
-
-    let mut ws = m.join(&id, None).await;
+    // Nor does it keep its departed owner: the next member in takes it over and can moderate it.
+    assert_eq!(d["room"]["owner"], serde_json::Value::Null, "{d}");
+    let next = app.member();
+    let mut ws = next.join(&id, None).await;
     assert_eq!(ws.next_event("r").await["kind"], "JOINED");
+    let owner = ws.next_event("r").await;
+    assert_eq!((owner["kind"].as_str(), owner["member"]["id"].as_str()), (Some("OWNER_CHANGED"), Some(next.me().await.0.as_str())));
     let out = run(&app.data_dir, &["rooms", "delete", &id]).await;
     assert!(out.status.success(), "{out:?}");
     let closed = ws.next_item("r").await;

@@ -249,15 +249,31 @@ async fn the_session_cookie_is_http_only_and_lax() {
 #[tokio::test]
 async fn a_forged_session_cookie_gets_a_fresh_identity() {
     let app = TestApp::spawn().await;
-    let resp = app
-        .http()
-        .post(format!("{}/graphql", app.base))
-        .header("cookie", "gifchat=AAAAAAAAAAAAAAAAAAAAAA")
-        .json(&json!({"query": "{ me { id } }"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
-    assert!(body["data"]["me"]["id"].as_str().is_some());
+    let forged = "gifchat=AAAAAAAAAAAAAAAAAAAAAA";
+    let me = |cookie: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .http()
+                .post(format!("{}/graphql", app.base))
+                .header("cookie", cookie)
+                .json(&json!({"query": "{ me { id } }"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let set = resp.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_owned());
+            let body: Value = resp.json().await.unwrap();
+            (body["data"]["me"]["id"].as_str().expect("an identity").to_owned(), set)
+        }
+    };
+    let (id, set) = me(forged.to_owned()).await;
+    // The server issues its own session id; the forged one is not adopted (no session fixation).
+    let issued = set.expect("a fresh session cookie is issued");
+    let issued = issued.split(';').next().unwrap().to_owned();
+    assert!(issued.starts_with("gifchat=") && issued != forged, "{issued}");
+    // Positive control: the issued cookie carries that identity on the next request ...
+    assert_eq!(me(issued).await.0, id);
+    // ... while the forged one still names nobody: it gets yet another fresh identity.
+    assert_ne!(me(forged.to_owned()).await.0, id, "the forged id was adopted as a session");
 }

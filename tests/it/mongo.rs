@@ -1,7 +1,8 @@
 //! MongoDB only: `migrate` and its schema check, moving an embedded store into MongoDB, and faults
 //! (unreachable at start; the server process stopped and restarted while gifchat serves).
 //!
-//! Tests that need a database run when `GIFCHAT_TEST_MONGODB_URI` is set; the stop/restart test starts
+//! Tests that need a database are ignored (with the reason) unless run with `--include-ignored` and
+//! `GIFCHAT_TEST_MONGODB_URI`, as the MongoDB pass of .ci/run does; the stop/restart test starts
 //! its own nx-27017 process (from `GIFCHAT_TEST_NX27017`, or `.ci/venv/bin/nx-27017`) on a file database.
 
 use std::path::{Path, PathBuf};
@@ -76,8 +77,9 @@ fn an_unreachable_mongodb_at_start_exits_within_ten_seconds_with_one_clear_line(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
 async fn migrate_creates_the_schema_once_and_serve_refuses_an_unmigrated_database() {
-    let Some(base) = test_mongodb_uri() else { return };
+    let base = required_mongodb_uri();
     let uri = fresh_database(&base);
     let env = [("GIFCHAT_MONGODB_URI", uri.as_str())];
     let refused = gifchat_within(&["serve", "--listen", "127.0.0.1:0"], &env, Duration::from_secs(10));
@@ -129,7 +131,14 @@ fn from_data_dir_needs_a_mongodb_uri_and_an_existing_store() {
     let out = gifchat(&["migrate", "--from-data-dir", dir], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--mongodb-uri"), "{out:?}");
-    let Some(base) = test_mongodb_uri() else { return };
+}
+
+#[test]
+#[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
+fn from_data_dir_refuses_a_directory_without_an_embedded_store() {
+    let empty = tempfile::tempdir().unwrap();
+    let dir = empty.path().to_str().unwrap();
+    let base = required_mongodb_uri();
     let out = gifchat(&["migrate", "--mongodb-uri", &fresh_database(&base), "--from-data-dir", dir], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("holds no embedded store"), "{out:?}");
@@ -146,8 +155,9 @@ async fn upload(m: &Member, room: &str, bytes: Vec<u8>) -> String {
 const HISTORY: &str = "query($r: ID!) { messages(roomId: $r) { seq kind text gifUrl member { id } } }";
 
 #[tokio::test]
+#[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
 async fn a_user_moving_from_the_embedded_store_keeps_rooms_messages_sessions_and_gifs() {
-    let Some(base) = test_mongodb_uri() else { return };
+    let base = required_mongodb_uri();
     // Data made by a real server on the embedded store.
     let dir = tempfile::tempdir().unwrap();
     let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
@@ -275,10 +285,9 @@ async fn try_send(m: &Member, room: &str, text: &str) -> Result<i64, (u16, Strin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
 async fn mongodb_gone_while_serving_fails_with_internal_and_service_resumes_when_it_returns() {
-    if test_mongodb_uri().is_none() {
-        return;
-    }
+    required_mongodb_uri();
     let tmp = tempfile::tempdir().unwrap();
     let mut nx = tokio::task::block_in_place(|| NxServer::start(tmp.path(), free_port()));
     // A short selection timeout keeps each failing request short; production keeps the 5 s default.

@@ -68,16 +68,24 @@ async fn serve_returns_while_a_subscription_is_open_and_sockets_close_with_1001(
     ws.next_event("r").await;
     let handle = app.stop().await;
     tokio::time::timeout(WAIT, handle).await.expect("serve returned").unwrap().unwrap();
-    loop {
-        match ws.recv().await {
-            Some(m) if m["type"] == "next" => {
-                assert_eq!(m["payload"]["data"]["room"]["reason"], "SHUTTING_DOWN");
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let code = loop {
+        match tokio::time::timeout(WAIT, ws.inner.next()).await.expect("the socket ends") {
+            Some(Ok(Message::Text(t))) => {
+                let m: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                match m["type"].as_str() {
+                    Some("next") => assert_eq!(m["payload"]["data"]["room"]["reason"], "SHUTTING_DOWN"),
+                    Some("complete") => {}
+                    _ => panic!("unexpected {m}"),
+                }
             }
-            Some(m) if m["type"] == "complete" => {}
-            Some(other) => panic!("unexpected {other}"),
-            None => break,
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            other => panic!("the socket ended without a close frame: {other:?}"),
         }
-    }
+    };
+    assert_eq!(code, Some(1001), "the socket closes with 1001 Going Away");
 }
 
 #[tokio::test]

@@ -119,7 +119,12 @@ impl TestApp {
     /// "this is never stored" checks.
     pub async fn raw_store_bytes(&self) -> Vec<u8> {
         let Some(uri) = &self.mongodb_uri else {
-            return std::fs::read(self.data_dir.join("gifchat.sqlite3")).expect("read the SQLite file");
+            // Recent commits sit in the write-ahead log until a checkpoint: read it too.
+            let mut bytes = std::fs::read(self.data_dir.join("gifchat.sqlite3")).expect("read the SQLite file");
+            if let Ok(wal) = std::fs::read(self.data_dir.join("gifchat.sqlite3-wal")) {
+                bytes.extend(wal);
+            }
+            return bytes;
         };
         let client = mongodb::Client::with_uri_str(uri).await.expect("connect");
         let db = client.default_database().expect("the test URI names a database");
@@ -177,6 +182,13 @@ impl Drop for TestApp {
 /// The MongoDB connection string the suite runs against, when `GIFCHAT_TEST_MONGODB_URI` is set.
 pub fn test_mongodb_uri() -> Option<String> {
     std::env::var("GIFCHAT_TEST_MONGODB_URI").ok().filter(|s| !s.trim().is_empty())
+}
+
+/// The MongoDB connection string for a test that only makes sense on MongoDB. Such tests are `#[ignore]`d
+/// with a reason, so a run without MongoDB lists them as not run; run with `--include-ignored` but without
+/// the variable, they fail here rather than pass without checking anything.
+pub fn required_mongodb_uri() -> String {
+    test_mongodb_uri().expect("this test needs GIFCHAT_TEST_MONGODB_URI (a MongoDB or nx-27017; see .ci/run)")
 }
 
 /// `uri` with its database path replaced by `db` (query options kept).

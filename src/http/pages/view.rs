@@ -57,8 +57,9 @@ impl RoomRow {
             removed,
             active: room.member_count > 0,
             activity_at: room.activity_at,
-            owner_is_me: room.owner.as_ref() == Some(reader),
-            owner: room.owner.as_ref().map(Swatch::of),
+            // An owner is shown only while someone is in the room: an empty room has nobody in charge.
+            owner_is_me: room.member_count > 0 && room.owner.as_ref() == Some(reader),
+            owner: room.owner.as_ref().filter(|_| room.member_count > 0).map(Swatch::of),
             title: room.title,
             secret: room.secret,
             capacity: room.capacity,
