@@ -34,6 +34,9 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Sessions expire after this much inactivity.
     pub session_idle: Duration,
+    /// Sessions kept in memory in front of the store (0: none). Only for a store no other process
+    /// writes sessions to: `serve` turns it off on MongoDB, where several servers share them.
+    pub session_cache: u64,
     /// Largest GIF upload in bytes.
     pub gif_max_bytes: usize,
     /// GIF decode caps.
@@ -50,6 +53,7 @@ impl Default for WebConfig {
             allowed_origins: Vec::new(),
             secure_cookies: false,
             session_idle: Duration::from_secs(30 * 24 * 3600),
+            session_cache: 10_000,
             gif_max_bytes: 5 * 1024 * 1024,
             gif_limits: GifLimits::default(),
             ws: WsConfig::default(),
@@ -89,7 +93,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let cookie_name = if state.web.secure_cookies { "__Host-gifchat" } else { "gifchat" };
     let idle = time::Duration::try_from(state.web.session_idle).unwrap_or(time::Duration::days(30));
-    let sessions = SessionManagerLayer::new(session::StoreSessions(state.hub.store().clone()))
+    let sessions = SessionManagerLayer::new(session::StoreSessions::new(state.hub.store().clone(), state.web.session_cache))
         .with_name(cookie_name)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -158,6 +162,12 @@ pub async fn serve(
             hub.shut_down();
         }
     };
+    // No Nagle delay: acks and frames are small and must leave at once, not wait for the peer's ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
     tracker.close();
     if tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await.is_err() {

@@ -15,4 +15,5 @@ mod live;
 mod mongo;
 mod restart;
 mod schema;
+mod sqlite_batch;
 mod store_contract;
