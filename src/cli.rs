@@ -70,6 +70,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secure_cookies: args.secure_cookies,
         session_idle: secs(args.session_days * 86_400.0, "--session-days")?,
         gif_max_bytes: args.gif_max_bytes,
+        // Other servers may change sessions in a shared MongoDB: read them there every time.
+        session_cache: if args.data.mongodb_uri.is_some() { 0 } else { WebConfig::default().session_cache },
         ..WebConfig::default()
     };
     let limits =

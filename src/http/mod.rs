@@ -35,6 +35,9 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Sessions expire after this much inactivity.
     pub session_idle: Duration,
+    /// Sessions kept in memory in front of the store (0: none). Only for a store no other process
+    /// writes sessions to: `serve` turns it off on MongoDB, where several servers share them.
+    pub session_cache: u64,
     /// Largest GIF upload in bytes.
     pub gif_max_bytes: usize,
     /// GIF decode caps.
@@ -53,6 +56,7 @@ impl Default for WebConfig {
             allowed_origins: Vec::new(),
             secure_cookies: false,
             session_idle: Duration::from_secs(30 * 24 * 3600),
+            session_cache: 10_000,
             gif_max_bytes: 5 * 1024 * 1024,
             gif_limits: GifLimits::default(),
             ws: WsConfig::default(),
@@ -102,7 +106,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let cookie_name = state.web.cookie_name();
     let idle = time::Duration::try_from(state.web.session_idle).unwrap_or(time::Duration::days(30));
-    let sessions = SessionManagerLayer::new(session::StoreSessions(state.hub.store().clone()))
+    let sessions = SessionManagerLayer::new(session::StoreSessions::new(state.hub.store().clone(), state.web.session_cache))
         .with_name(cookie_name)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -166,7 +170,7 @@ pub async fn serve(
             hub.shut_down();
         }
     };
-    // Small frames must not wait on Nagle's algorithm for the previous one's ACK.
+    // No Nagle delay: acks and frames are small and must leave at once, not wait for the peer's ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");

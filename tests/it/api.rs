@@ -121,6 +121,24 @@ async fn a_secret_room_refuses_history_and_seats_without_the_password() {
 }
 
 #[tokio::test]
+async fn a_password_given_is_honoured_by_the_very_next_request_of_that_session_only() {
+    // Sessions are cached in memory: the grant saved by `enterRoom` must not be hidden by the copy the
+    // earlier refusal loaded.
+    let app = TestApp::spawn().await;
+    let owner = app.member();
+    let room = owner.create_room("secret", 5, Some("pw")).await;
+    let history = "query($r: ID!) { messages(roomId: $r) { seq } }";
+    let (guest, stranger) = (app.member(), app.member());
+    for visitor in [&guest, &stranger] {
+        assert_eq!(visitor.err_code(history, json!({"r": room})).await, "FORBIDDEN", "no password yet");
+    }
+    guest.ok("mutation($r: ID!, $p: String) { enterRoom(id: $r, password: $p) { id } }", json!({"r": room, "p": "pw"}))
+        .await;
+    assert!(guest.ok(history, json!({"r": room})).await["messages"].is_array(), "the grant is seen at once");
+    assert_eq!(stranger.err_code(history, json!({"r": room})).await, "FORBIDDEN", "another session is not granted");
+}
+
+#[tokio::test]
 async fn send_message_requires_a_seat_and_valid_text() {
     let app = TestApp::spawn().await;
     let a = app.member();

@@ -19,6 +19,7 @@ mod mongo;
 mod restart;
 mod room_listing;
 mod schema;
+mod sqlite_batch;
 mod store_contract;
 mod whisper_gifs;
 mod ws_lifecycle;

@@ -9,17 +9,37 @@ use gifchat::store::{
     Appended, MongoStore, NewRoom, OutboxChange, Page, SeatClaim, SessionRow, SqliteStore, Store, StoredGif,
 };
 
-use crate::support::{test_mongodb_uri, uri_with_database};
+use crate::support::{required_mongodb_uri, uri_with_database};
 
 /// A store under test, with whatever keeps it alive.
 pub(crate) struct Backend {
     pub(crate) store: Arc<dyn Store>,
     _dir: Option<tempfile::TempDir>,
+    /// Where it lives, to open a second, independent store on the same data.
+    place: Place,
+}
+
+/// The data a backend's store is opened on.
+#[derive(Clone)]
+enum Place {
+    Dir(std::path::PathBuf),
+    Uri(String),
+}
+
+impl Place {
+    /// A new store on the same data, sharing no connection (and no cache) with the one under test.
+    async fn open_fresh(&self) -> Arc<dyn Store> {
+        match self {
+            Place::Dir(dir) => Arc::new(SqliteStore::open(dir).unwrap()),
+            Place::Uri(uri) => Arc::new(MongoStore::open(uri).await.unwrap()),
+        }
+    }
 }
 
 pub(crate) fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
-    Backend { store: Arc::new(SqliteStore::open(dir.path()).unwrap()), _dir: Some(dir) }
+    let place = Place::Dir(dir.path().to_path_buf());
+    Backend { store: Arc::new(SqliteStore::open(dir.path()).unwrap()), _dir: Some(dir), place }
 }
 
 /// A migrated `MongoStore` on a fresh database (the test fails without `GIFCHAT_TEST_MONGODB_URI`).
@@ -28,7 +48,7 @@ pub(crate) async fn mongo() -> Backend {
     let name = format!("gifchat_contract_{}", ulid::Ulid::new().to_string().to_lowercase());
     let uri = uri_with_database(&uri, &name);
     MongoStore::connect(&uri).await.unwrap().migrate().await.unwrap();
-    Backend { store: Arc::new(MongoStore::open(&uri).await.unwrap()), _dir: None }
+    Backend { store: Arc::new(MongoStore::open(&uri).await.unwrap()), _dir: None, place: Place::Uri(uri) }
 }
 
 /// Declares each check once per backend, as `store_contract::<backend>::<check>`.
@@ -55,7 +75,36 @@ macro_rules! contract {
     };
 }
 
+/// Like `contract!`, for checks that also open a second store on the same data.
+macro_rules! contract_with_place {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite_fresh {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let backend = super::sqlite();
+                    super::$check(backend.store.clone(), backend.place.clone()).await;
+                }
+            )*
+        }
+        mod mongo_fresh {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
+                async fn $check() {
+                    let backend = super::mongo().await;
+                    super::$check(backend.store.clone(), backend.place.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+contract_with_place!(an_acknowledged_append_is_read_back_by_a_store_opened_afterwards);
+
 contract!(
+    concurrent_appends_to_many_rooms_are_gap_free_per_room_and_in_commit_order,
+    appends_to_a_room_deleted_meanwhile_fail_alone_and_left_no_gap_before,
     rooms_are_created_listed_oldest_first_and_keep_their_secret_parts,
     set_owner_only_changes_an_owner_that_is_still_the_expected_one,
     claim_seat_tells_every_outcome_apart_and_gives_an_ownerless_room_to_the_first_member,
@@ -435,4 +484,161 @@ async fn removable_rooms_are_empty_non_persistent_entered_or_too_old(store: Arc<
     let removable: HashSet<_> = store.removable_rooms(now - 5_000).await.unwrap().into_iter().collect();
     assert_eq!(removable, HashSet::from([old.clone(), left.clone()]));
     assert!(!removable.contains(&fresh) && !removable.contains(&kept) && !removable.contains(&busy));
+}
+
+async fn concurrent_appends_to_many_rooms_are_gap_free_per_room_and_in_commit_order(store: Arc<dyn Store>) {
+    const ROOMS: usize = 20;
+    const SENDERS: usize = 4;
+    const EACH: i64 = 15;
+    let mut rooms = Vec::new();
+    for _ in 0..ROOMS {
+        rooms.push(store.create_room(new_room(10, None), "t").await.unwrap().id);
+    }
+    // Every sender of every room at once: appends of many rooms share the writer (and, on SQLite, batches).
+    let mut tasks = Vec::new();
+    for (r, room) in rooms.iter().enumerate() {
+        for sender in 0..SENDERS {
+            let (store, room) = (store.clone(), room.clone());
+            tasks.push(tokio::spawn(async move {
+                let m = MemberId::generate();
+                let mut mine = Vec::new();
+                for i in 0..EACH {
+                    let body = format!("{r}/{sender}/{i}");
+                    let key = ClientKey::parse(&format!("k{i}")).unwrap();
+                    match store.append_event(&room, Some(&m), &text(&body), Some(&key), now_millis()).await.unwrap() {
+                        Appended::New(e) => {
+                            assert_eq!(e.room, room, "the event is in the room it was sent to");
+                            mine.push((e.seq, body));
+                        }
+                        Appended::Existing(e) => panic!("fresh keys, yet an existing event {e:?}"),
+                    }
+                }
+                (r, mine)
+            }));
+        }
+    }
+    let mut acked: Vec<Vec<(i64, String)>> = vec![Vec::new(); ROOMS];
+    for t in tasks {
+        let (r, mine) = t.await.unwrap();
+        // One sender's appends commit one after the other, so their seqs rise.
+        assert!(mine.windows(2).all(|w| w[0].0 < w[1].0), "{mine:?}");
+        acked[r].extend(mine);
+    }
+    let reader = MemberId::generate();
+    let per_room = SENDERS as i64 * EACH;
+    for (room, mut mine) in rooms.iter().zip(acked) {
+        mine.sort();
+        let seqs: Vec<i64> = mine.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(seqs, (1..=per_room).collect::<Vec<_>>(), "each room's seqs exactly once, no gap");
+        // What the store holds at each seq is what that append was acknowledged with.
+        let stored = store.events(room, &reader, ALL).await.unwrap();
+        let stored: Vec<(i64, String)> = stored
+            .into_iter()
+            .map(|e| match e.kind {
+                EventKind::Message { text } => (e.seq, text),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(stored, mine);
+    }
+}
+
+async fn appends_to_a_room_deleted_meanwhile_fail_alone_and_left_no_gap_before(store: Arc<dyn Store>) {
+    const OTHERS: usize = 7;
+    const EACH: i64 = 40;
+    /// A bound on the doomed room's appends, far beyond what it takes until the deletion lands.
+    const AT_MOST: i64 = 20_000;
+    let doomed = store.create_room(new_room(10, None), "t").await.unwrap().id;
+    let mut others = Vec::new();
+    for _ in 0..OTHERS {
+        others.push(store.create_room(new_room(10, None), "t").await.unwrap().id);
+    }
+    // The doomed room is written to until an append fails; the others each get EACH appends meanwhile.
+    let doomed_acks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let doomed_task = {
+        let (store, room, acks) = (store.clone(), doomed.clone(), doomed_acks.clone());
+        tokio::spawn(async move {
+            let m = MemberId::generate();
+            let mut acked = Vec::new();
+            for i in 0..AT_MOST {
+                match store.append_event(&room, Some(&m), &text(&format!("{i}")), None, now_millis()).await {
+                    Ok(Appended::New(e)) => {
+                        acked.push(e.seq);
+                        acks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    Ok(Appended::Existing(e)) => panic!("no key, yet an existing event {e:?}"),
+                    Err(_) => break,
+                }
+            }
+            // Once the room is gone, appends keep failing.
+            let again = store.append_event(&room, Some(&m), &text("after"), None, now_millis()).await;
+            (acked, again.is_err())
+        })
+    };
+    let tasks: Vec<_> = others
+        .iter()
+        .map(|room| {
+            let (store, room) = (store.clone(), room.clone());
+            tokio::spawn(async move {
+                let m = MemberId::generate();
+                let mut seqs = Vec::new();
+                for i in 0..EACH {
+                    match store.append_event(&room, Some(&m), &text(&format!("{i}")), None, now_millis()).await {
+                        Ok(Appended::New(e)) => seqs.push(e.seq),
+                        other => panic!("an append to a live room failed: {other:?}"),
+                    }
+                }
+                seqs
+            })
+        })
+        .collect();
+    // Delete the doomed room while its appends (and everyone else's) are under way.
+    while doomed_acks.load(std::sync::atomic::Ordering::SeqCst) < 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert!(store.delete_room(&doomed, "t").await.unwrap());
+    let (acked, failed_after) = doomed_task.await.unwrap();
+    // Acknowledged appends took 1, 2, 3, … without a gap, and the deletion stopped them.
+    assert!(acked.len() >= 3, "appends before the deletion were acknowledged: {acked:?}");
+    assert!((acked.len() as i64) < AT_MOST, "the deletion ended the appends");
+    assert_eq!(acked, (1..=acked.len() as i64).collect::<Vec<_>>());
+    assert!(failed_after, "after the deletion an append fails");
+    assert!(store.room(&doomed).await.unwrap().is_none());
+    // Every other room was untouched by its neighbour's failures.
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), (1..=EACH).collect::<Vec<_>>());
+    }
+}
+
+async fn an_acknowledged_append_is_read_back_by_a_store_opened_afterwards(store: Arc<dyn Store>, place: Place) {
+    let mut rooms = Vec::new();
+    for _ in 0..10 {
+        rooms.push(store.create_room(new_room(10, None), "t").await.unwrap().id);
+    }
+    let tasks: Vec<_> = rooms
+        .iter()
+        .enumerate()
+        .map(|(r, room)| {
+            let (store, room, place) = (store.clone(), room.clone(), place.clone());
+            tokio::spawn(async move {
+                let m = MemberId::generate();
+                for i in 0..5 {
+                    let body = format!("durable {r}/{i}");
+                    let Appended::New(e) = store.append_event(&room, Some(&m), &text(&body), None, now_millis()).await.unwrap()
+                    else {
+                        panic!("no key, yet an existing event")
+                    };
+                    // Right after the ack, a store with its own connections must already see it committed.
+                    let fresh = place.open_fresh().await;
+                    let page = Page { after: Some(e.seq - 1), before: Some(e.seq + 1), limit: 1, newest: false };
+                    let seen = fresh.events(&room, &m, page).await.unwrap();
+                    assert_eq!(seen.len(), 1, "seq {} of room {r} is not visible after its ack", e.seq);
+                    assert_eq!(seen[0].kind, text(&body));
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
 }

@@ -1,9 +1,11 @@
 //! The embedded store: one SQLite file in WAL mode under the data directory, GIF bytes as files beside it.
 //!
 //! One writer connection behind a mutex (SQLite allows one writer anyway, and serialising here makes
-//! every read-modify-write — capacity, `seq` — atomic without retry loops) and a few reader connections,
-//! which WAL lets run beside the writer. All calls run on the blocking pool, never on async workers.
+//! every read-modify-write — capacity, `seq` — atomic without retry loops) and a pool of reader
+//! connections, which WAL lets run beside the writer. Room events go through a group-committing writer
+//! thread ([`appender`]); every other call runs on the blocking pool, never on async workers.
 
+mod appender;
 mod export;
 mod migrations;
 mod ops;
@@ -18,7 +20,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::{Result, StoreError};
 
-/// How many reader connections to keep; reads are short, two cores.
+/// How many idle reader connections to keep; reads are short, two cores. More are opened when all are
+/// busy (a read never waits behind the writer), and the extra ones are closed when handed back.
 const READERS: usize = 4;
 
 /// SQLite-backed [`Store`](super::Store).
@@ -28,8 +31,14 @@ pub struct SqliteStore {
 }
 
 struct Inner {
-    writer: Mutex<Connection>,
+    /// Shared with the appender thread, which takes it for each batch.
+    writer: Arc<Mutex<Connection>>,
+    /// Idle reader connections.
     readers: Mutex<Vec<Connection>>,
+    /// The group-commit queue for room events.
+    appender: appender::Appender,
+    /// The database file, for opening extra readers.
+    path: PathBuf,
     /// A dedicated connection for `PRAGMA data_version`, which only changes for commits by *other* connections.
     watcher: Mutex<(Connection, i64)>,
     gif_dir: PathBuf,
@@ -69,10 +78,14 @@ impl SqliteStore {
         let readers = (0..READERS).map(|_| open_conn(&path)).collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?;
         let watcher = open_conn(&path).map_err(db_err)?;
         let version = data_version(&watcher).map_err(db_err)?;
+        let writer = Arc::new(Mutex::new(writer));
+        let appender = appender::Appender::start(writer.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
+                writer,
                 readers: Mutex::new(readers),
+                appender,
+                path,
                 watcher: Mutex::new((watcher, version)),
                 gif_dir,
             }),
@@ -83,6 +96,11 @@ impl SqliteStore {
     pub fn applied_version(data_dir: &Path) -> Result<i64> {
         let conn = open_conn(&data_dir.join("gifchat.sqlite3")).map_err(db_err)?;
         migrations::current(&conn)
+    }
+
+    /// The most room events one transaction has committed together (group commit at work).
+    pub fn largest_append_batch(&self) -> usize {
+        self.inner.appender.largest_batch()
     }
 
     /// Runs `f` on the writer connection on the blocking pool.
@@ -105,15 +123,18 @@ impl SqliteStore {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let taken = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            match taken {
-                Some(conn) => {
-                    let out = f(&conn);
-                    inner.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
-                    out
-                }
-                // All readers busy: the writer connection can read too.
-                None => f(&inner.writer.lock().unwrap_or_else(|p| p.into_inner())),
+            // All readers busy: open another rather than read on the writer connection, which would wait
+            // behind a whole batch of appends (and hold up the next one).
+            let conn = match taken {
+                Some(conn) => conn,
+                None => open_conn(&inner.path).map_err(db_err)?,
+            };
+            let out = f(&conn);
+            let mut idle = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < READERS {
+                idle.push(conn);
             }
+            out
         })
         .await
         .map_err(db_err)?

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
+use super::appender::AppendRequest;
 use super::{data_version, db_err, SqliteStore};
 use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId, Visibility};
 use crate::store::{
@@ -412,61 +413,19 @@ impl Store for SqliteStore {
         key: Option<&ClientKey>,
         now: Millis,
     ) -> Result<Appended> {
-        let (room, member, kind, key) = (room.clone(), member.cloned(), kind.clone(), key.cloned());
-        let body = serde_json::to_string(&kind).map_err(db_err)?;
-        self.write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
-            let member_text = member.as_ref().map(MemberId::as_str);
-            if let Some(key) = &key {
-                let first = tx
-                    .query_row(
-                        &format!("{EVENT_SELECT} WHERE room_id = ?1 AND member_id IS ?2 AND client_key = ?3"),
-                        params![room.as_str(), member_text, key.as_str()],
-                        event_from_row,
-                    )
-                    .optional()
-                    .map_err(db_err)?;
-                if let Some(first) = first {
-                    return Ok(Appended::Existing(first));
-                }
-            }
-            // The seq is taken inside the same transaction as the insert: a failed insert rolls it back,
-            // so no gap can appear.
-            // Chat (not notices) counts as activity for the lobby's order; max() keeps it from going back.
-            let seq: Option<i64> = tx
-                .query_row(
-                    "UPDATE rooms SET last_seq = last_seq + 1,
-                       last_activity = CASE WHEN ?2 THEN max(last_activity, ?3) ELSE last_activity END
-                     WHERE id = ?1 RETURNING last_seq",
-                    params![room.as_str(), kind.is_chat(), now],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
-            let Some(seq) = seq else {
-                return Err(StoreError::Backend(format!("room {room} does not exist")));
-            };
-            // Whispers and whispered GIFs: the history query filters on this column.
-            let recipient = kind.recipient().map(|to| to.as_str().to_owned());
-            tx.execute(
-                "INSERT INTO events (room_id, seq, at, member_id, recipient, kind, body, client_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    room.as_str(),
-                    seq,
-                    now,
-                    member_text,
-                    recipient,
-                    kind.name(),
-                    body,
-                    key.as_ref().map(ClientKey::as_str)
-                ],
-            )
-            .map_err(db_err)?;
-            tx.commit().map_err(db_err)?;
-            Ok(Appended::New(RoomEvent { room, seq, at: now, member, kind }))
-        })
-        .await
+        let body = serde_json::to_string(kind).map_err(db_err)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        // Group commit: the writer thread answers after the transaction holding this event committed.
+        self.inner.appender.submit(AppendRequest {
+            room: room.clone(),
+            member: member.cloned(),
+            kind: kind.clone(),
+            body,
+            key: key.cloned(),
+            now,
+            reply,
+        })?;
+        answer.await.map_err(|_| StoreError::Backend("the event writer stopped before answering".into()))?
     }
 
     /// Events of a room visible to `reader`, ascending by `seq`.
