@@ -46,6 +46,12 @@ pub struct WebConfig {
     pub ws: WsConfig,
     /// Upgraded sockets, so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// How long a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// How long a request body may go without progress.
+    pub body_progress_timeout: Duration,
+    /// How long shutdown waits for requests and sockets before returning anyway.
+    pub shutdown_bound: Duration,
     /// Subscription items executed once for all the sockets that render them alike.
     pub frames: Arc<FrameCache>,
 }
@@ -62,6 +68,9 @@ impl Default for WebConfig {
             ws: WsConfig::default(),
             tracker: TaskTracker::new(),
             frames: Arc::new(FrameCache::new(4096)),
+            header_read_timeout: Duration::from_secs(10),
+            body_progress_timeout: Duration::from_secs(20),
+            shutdown_bound: Duration::from_secs(5),
         }
     }
 }
@@ -125,6 +134,8 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::router())
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(run_to_completion))
+        // A body that stops arriving fails its request instead of holding it open.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(state.web.body_progress_timeout))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -148,39 +159,73 @@ async fn run_to_completion(request: axum::extract::Request, next: axum::middlewa
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; then ends subscriptions, closes WebSockets
-/// with 1001 and waits (bounded) for them, so in-flight writes finish. Never binds or reads env itself.
+/// with 1001 and waits for in-flight requests and sockets — at most `WebConfig::shutdown_bound`, after
+/// which it returns anyway. A client gets `WebConfig::header_read_timeout` to send a request's headers.
+/// Never binds or reads env itself.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+
     let hub = state.hub.clone();
     let tracker = state.web.tracker.clone();
+    let (header_read_timeout, shutdown_bound) = (state.web.header_read_timeout, state.web.shutdown_bound);
     let background = tokio::spawn(hub.clone().run_background());
     if let Err(e) = hub.resume_seats().await {
         tracing::error!(error = %e, "could not resume seats from before the restart");
     }
     let app = router(state);
-    let stop = {
-        let hub = hub.clone();
-        async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-            // Cancelling the hub's token closes sockets (1001) and stops grace timers: no exits posted.
-            hub.shut_down();
-        }
-    };
-    // No Nagle delay: acks and frames are small and must leave at once, not wait for the peer's ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // Without a timer hyper enforces no header timeout at all: half a request would hold a connection
+    // forever (slowloris).
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    let connections = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // No Nagle delay: acks and frames are small and must leave at once, not wait for the peer's ACK.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
-    });
-    let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
-    tracker.close();
-    if tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await.is_err() {
-        tracing::warn!("some WebSockets did not close in time");
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            tower::ServiceExt::oneshot(app.clone(), request)
+        });
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
     }
-    let _ = background.await;
-    served
+    drop(listener);
+    tracing::info!("shutting down");
+    // Cancelling the hub's token closes sockets (1001) and stops grace timers: no exits posted.
+    hub.shut_down();
+    tracker.close();
+    let drained = async {
+        connections.shutdown().await;
+        tracker.wait().await;
+        let _ = background.await;
+    };
+    if tokio::time::timeout(shutdown_bound, drained).await.is_err() {
+        tracing::warn!(bound = ?shutdown_bound, "requests or sockets still open at the shutdown bound; stopping anyway");
+    }
+    Ok(())
 }

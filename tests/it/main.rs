@@ -21,5 +21,6 @@ mod room_listing;
 mod schema;
 mod sqlite_batch;
 mod store_contract;
+mod timeouts;
 mod whisper_gifs;
 mod ws_lifecycle;
