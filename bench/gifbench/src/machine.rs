@@ -112,7 +112,7 @@ pub fn describe() -> Vec<(String, String)> {
         .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
         .unwrap_or_else(|| "?".to_owned());
     vec![
-        ("nproc".into(), command_line("nproc", &[])),
+        ("nproc --all".into(), command_line("nproc", &["--all"])),
         ("CPU".into(), cpu),
         ("kernel".into(), command_line("uname", &["-sr"])),
         ("rustc".into(), command_line("rustc", &["--version"])),

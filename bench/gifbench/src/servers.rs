@@ -87,6 +87,7 @@ impl Programs {
                     let db_uri = with_database(uri, &format!("gifbench_{port}"));
                     let st = Command::new(&self.gifchat)
                         .args(["migrate", &format!("--mongodb-uri={db_uri}")])
+                        .stdout(Stdio::null())
                         .status()
                         .context("running gifchat migrate")?;
                     if !st.success() {
@@ -125,8 +126,6 @@ impl Programs {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        // taskset execs the program, so this pid is the server; check it really is pinned.
-        let _ = &mut server;
         Ok(server)
     }
 }
@@ -152,6 +151,8 @@ pub struct Nx {
     /// Its URI.
     pub uri: String,
     child: Child,
+    /// Its pid and log files (its defaults in /tmp would clash with any other nx-27017 running).
+    _dir: tempfile::TempDir,
 }
 
 impl Drop for Nx {
@@ -164,20 +165,26 @@ impl Drop for Nx {
 /// Starts `nx` (in-memory) on a free port, pinned with the server to core 0, and waits for its port.
 pub async fn start_nx(nx: &Path) -> Result<Nx> {
     let port = free_port()?;
+    let dir = tempfile::Builder::new().prefix("gifbench-nx-").tempdir()?;
+    let log = dir.path().join("out.log");
     let child = Command::new("taskset")
         .args(["-c", "0"])
         .arg(nx)
         .args(["--data-dir", "memory", "-p", &port.to_string()])
+        .arg("--log-file")
+        .arg(dir.path().join("nx.log"))
+        .arg("--pid-file")
+        .arg(dir.path().join("nx.pid"))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(std::fs::File::create(&log)?)
+        .stderr(std::fs::File::create(dir.path().join("err.log"))?)
         .spawn()
         .with_context(|| format!("starting {}", nx.display()))?;
-    let mut nx = Nx { uri: format!("mongodb://127.0.0.1:{port}/gifbench?directConnection=true"), child };
+    let mut nx = Nx { uri: format!("mongodb://127.0.0.1:{port}/gifbench?directConnection=true"), child, _dir: dir };
     let deadline = Instant::now() + START_TIMEOUT;
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         if let Some(st) = nx.child.try_wait()? {
-            bail!("nx-27017 exited at start ({st})");
+            bail!("nx-27017 exited at start ({st}):\n{}", tail(&nx._dir.path().join("err.log")));
         }
         if Instant::now() > deadline {
             bail!("nx-27017 did not listen within {START_TIMEOUT:?}");
