@@ -117,6 +117,11 @@ pub fn describe() -> Vec<(String, String)> {
         ("kernel".into(), command_line("uname", &["-sr"])),
         ("rustc".into(), command_line("rustc", &["--version"])),
         ("node".into(), command_line("node", &["--version"])),
+        // Other work on the machine skews every number: say how busy it was when the run started.
+        ("load average (1/5/15 min)".into(), {
+            let l = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+            l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        }),
         ("fd limit (soft)".into(), {
             // SAFETY: as in raise_fd_limit.
             let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };

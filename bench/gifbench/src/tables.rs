@@ -167,7 +167,7 @@ pub fn persist(report: &mut Report, sizes: &Sizes, r: &Results<Persist>, mongo_i
             for k in stores {
                 let s = of(r, k).and_then(|p| p.steps.iter().find(|s| s.rate == rate));
                 row.push(s.map_or_else(
-                    || "–".into(),
+                    || if of(r, k).is_some() { "not run (saturated below)".into() } else { "–".into() },
                     |s| format!("{}/{} · {:.0} % · {}", ms(s.ack.p50), ms(s.ack.p99), s.cpu_pct, s.lost),
                 ));
             }

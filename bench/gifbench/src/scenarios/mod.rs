@@ -188,6 +188,19 @@ pub async fn drain(rec: &Recorder, step: u32, expected: usize, max_secs: f64) {
     }
 }
 
+/// Waits (at most 10 s) until the server's CPU drops below 15 % of a core over 300 ms, so a step does
+/// not start on the backlog of the one before.
+pub async fn settle(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let Ok(meter) = crate::machine::CpuMeter::start(pid) else { return };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if meter.percent().map_or(true, |p| p < 15.0) {
+            return;
+        }
+    }
+}
+
 /// Runs `make(i)` for i in 0..n, `SETUP_CONCURRENCY` at a time; stops at the first error.
 pub async fn setup_many<T, F, Fut>(n: usize, make: F) -> anyhow::Result<Vec<T>>
 where

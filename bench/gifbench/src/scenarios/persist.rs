@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Result};
 
-use super::{drain, open_loop, setup_many, Sizes};
+use super::{drain, open_loop, settle, setup_many, Sizes};
 use crate::client::{Live, Member, Target};
 use crate::machine::CpuMeter;
 use crate::servers::Server;
@@ -69,6 +69,7 @@ pub async fn run(server: &Server, target: &Target, sizes: &Sizes) -> Result<Pers
     for (k, &rate) in sizes.e_rates.iter().enumerate() {
         let step_id = k as u32 + 1;
         let n = (rate as f64 * sizes.step_secs).round() as usize;
+        settle(server.pid).await;
         let cpu = CpuMeter::start(server.pid)?;
         let sent = open_loop(target, &rec, step_id, rate, n, |i| {
             let (m, id, _) = &rooms[i % rooms.len()];
@@ -93,10 +94,17 @@ pub async fn run(server: &Server, target: &Target, sizes: &Sizes) -> Result<Pers
             step.cpu_pct,
             sent.first_error.map(|e| format!(", first send error: {e}")).unwrap_or_default()
         );
-        if sent.ok == 0 {
+        // No ack at the lowest rate means the server is broken; a saturated higher step ends the
+        // stepping (the rates above it would only measure the backlog).
+        if k == 0 && sent.ok == 0 {
             bail!("(e) {}: no send acknowledged at {rate}/s", target.kind.label());
         }
+        let saturated = step.lost * 2 > n;
         steps.push(step);
+        if saturated {
+            eprintln!("  (e) {}: more than half the sends lost at {rate}/s; higher rates not run", target.kind.label());
+            break;
+        }
     }
     Ok(Persist { steps })
 }
