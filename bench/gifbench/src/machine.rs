@@ -69,23 +69,44 @@ pub fn rss_bytes(pid: u32) -> Result<u64> {
     Ok(kb * 1024)
 }
 
+/// Seconds that the threads of process `pid` have spent runnable but waiting for a CPU (the second
+/// field of each /proc/<pid>/task/*/schedstat), summed: how much other work on the machine delayed it.
+pub fn run_delay_secs(pid: u32) -> Result<f64> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).with_context(|| format!("pid {pid} gone"))? {
+        let path = task?.path().join("schedstat");
+        // A thread may end between listing and reading: skip it.
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        total += text.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Ok(total as f64 / 1e9)
+}
+
 /// A CPU-time meter for one process over an interval: `start`, then `percent` at the end.
 pub struct CpuMeter {
     pid: u32,
     cpu0: f64,
+    wait0: f64,
     t0: std::time::Instant,
 }
 
 impl CpuMeter {
     /// Starts measuring `pid` now.
     pub fn start(pid: u32) -> Result<Self> {
-        Ok(Self { pid, cpu0: cpu_secs(pid)?, t0: std::time::Instant::now() })
+        Ok(Self { pid, cpu0: cpu_secs(pid)?, wait0: run_delay_secs(pid)?, t0: std::time::Instant::now() })
     }
 
     /// Percent of one core used since `start` (100 = one core busy the whole time).
     pub fn percent(&self) -> Result<f64> {
         let used = cpu_secs(self.pid)? - self.cpu0;
         Ok(100.0 * used / self.t0.elapsed().as_secs_f64().max(1e-3))
+    }
+
+    /// Percent of the time since `start` that the process's threads waited for a CPU (summed over
+    /// threads): near 0 on a quiet machine; large when other work took the core.
+    pub fn wait_percent(&self) -> Result<f64> {
+        let waited = run_delay_secs(self.pid)? - self.wait0;
+        Ok(100.0 * waited / self.t0.elapsed().as_secs_f64().max(1e-3))
     }
 
     /// CPU seconds used since `start`.

@@ -46,12 +46,13 @@ pub fn header(report: &mut Report, opts: &Options, sizes: &Sizes) {
 /// One cell of the (a) table.
 fn step_cell(s: &Step) -> String {
     format!(
-        "{:.1} % · {}/{}/{} ms · CPU {:.0} % · {:.0} MB{}",
+        "{:.1} % · {}/{}/{} ms · CPU {:.0} % (waited {:.0} %) · {:.0} MB{}",
         s.delivered_pct,
         ms(s.lat.p50),
         ms(s.lat.p99),
         ms(s.lat.p999),
         s.cpu_pct,
+        s.wait_pct.0,
         s.rss_mb,
         if s.lost_sends > 0 { format!(" · {} sends lost", s.lost_sends) } else { String::new() }
     )
@@ -62,7 +63,9 @@ pub fn fanout(report: &mut Report, sizes: &Sizes, r: &Results<Fanout>) {
     report.heading(&format!("(a) one room, {} subscribers + 1 sender, {}-byte messages", sizes.a_subs, crate::scenarios::MESSAGE_BYTES));
     report.para(&format!(
         "Each cell: delivered · p50/p99/p99.9 send→receipt · server CPU (one core = 100 %) · server RSS. \
-         Steps of {} s, open-loop. *gen CPU*: the generator's core (near 100 %: the generator limits the step).",
+         Steps of {} s, open-loop. *waited*: time the server's threads were runnable but had no CPU \
+         (other work on the machine; near 0 on a quiet one). *gen CPU*: the generator's own CPU, and its \
+         waiting time (near 100 % CPU, or a large wait: the generator limits the step).",
         sizes.step_secs
     ));
     let kinds = [Kind::Gifchat, Kind::Bare, Kind::SocketIo];
@@ -74,13 +77,14 @@ pub fn fanout(report: &mut Report, sizes: &Sizes, r: &Results<Fanout>) {
     rates.extend(&sizes.a_rates);
     for rate in rates {
         let mut row = vec![rate.to_string()];
-        let mut gen: f64 = 0.0;
+        let (mut gen, mut gen_wait): (f64, f64) = (0.0, 0.0);
         for k in kinds {
             let step = of(r, k).and_then(|f| std::iter::once(&f.low).chain(&f.steps).find(|s| s.rate == rate));
             row.push(step.map_or_else(|| "failed".into(), step_cell));
             gen = gen.max(step.map_or(0.0, |s| s.gen_cpu_pct));
+            gen_wait = gen_wait.max(step.map_or(0.0, |s| s.wait_pct.1));
         }
-        row.push(format!("≤ {gen:.0} %"));
+        row.push(format!("≤ {gen:.0} % (waited ≤ {gen_wait:.0} %)"));
         rows.push(row);
     }
     report.table(&header, &rows);
@@ -118,6 +122,9 @@ pub fn mix(report: &mut Report, sizes: &Sizes, r: &Results<Mix>) {
             summary_row(r, "p99 (ms)", 2, |m| m.lat.p99),
             summary_row(r, "p99.9 (ms)", 2, |m| m.lat.p999),
             summary_row(r, "server CPU (%)", 0, |m| Some(m.cpu_pct)),
+            summary_row(r, "server waited for its core (%)", 0, |m| Some(m.wait_pct.0)),
+            summary_row(r, "generator CPU (%)", 0, |m| Some(m.gen_cpu_pct)),
+            summary_row(r, "generator waited for its core (%)", 0, |m| Some(m.wait_pct.1)),
             summary_row(r, "deliveries/s", 0, |m| Some(m.deliveries_per_sec)),
             summary_row(r, "delivered ≈ (%)", 1, |m| Some(m.delivered_pct)),
             summary_row(r, "server RSS (MB)", 0, |m| Some(m.rss_mb)),
@@ -158,7 +165,7 @@ pub fn persist(report: &mut Report, sizes: &Sizes, r: &Results<Persist>, mongo_i
     ));
     let stores = [Kind::Gifchat, Kind::GifchatMongo];
     let mut header = vec!["offered/s".to_string()];
-    header.extend(stores.iter().map(|k| format!("{} ack p50/p99 ms · CPU · lost", k.label())));
+    header.extend(stores.iter().map(|k| format!("{} ack p50/p99 ms · CPU (waited) · lost", k.label())));
     let rows: Vec<Vec<String>> = sizes
         .e_rates
         .iter()
@@ -168,7 +175,7 @@ pub fn persist(report: &mut Report, sizes: &Sizes, r: &Results<Persist>, mongo_i
                 let s = of(r, k).and_then(|p| p.steps.iter().find(|s| s.rate == rate));
                 row.push(s.map_or_else(
                     || if of(r, k).is_some() { "not run (saturated below)".into() } else { "–".into() },
-                    |s| format!("{}/{} · {:.0} % · {}", ms(s.ack.p50), ms(s.ack.p99), s.cpu_pct, s.lost),
+                    |s| format!("{}/{} · {:.0} % ({:.0} %) · {}", ms(s.ack.p50), ms(s.ack.p99), s.cpu_pct, s.wait_pct, s.lost),
                 ));
             }
             row

@@ -33,6 +33,8 @@ pub struct Step {
     pub gen_cpu_pct: f64,
     /// Sends refused, failed or not made.
     pub lost_sends: usize,
+    /// Server and generator time spent waiting for their core, percent (other load on the machine).
+    pub wait_pct: (f64, f64),
 }
 
 impl Step {
@@ -86,6 +88,7 @@ pub async fn run(server: &Server, target: &Target, sizes: &Sizes) -> Result<Fano
         let gen = CpuMeter::start(std::process::id())?;
         let sent = open_loop(target, &rec, step_id, rate, n, |_| (sender.clone(), room.clone())).await;
         let (cpu_pct, gen_cpu_pct) = (cpu.percent()?, gen.percent()?);
+        let wait_pct = (cpu.wait_percent()?, gen.wait_percent()?);
         let expected = n * subs.len();
         drain(&rec, step_id, expected, sizes.drain_secs).await;
         let got = rec.sorted(step_id);
@@ -99,15 +102,17 @@ pub async fn run(server: &Server, target: &Target, sizes: &Sizes) -> Result<Fano
             rss_mb: rss_bytes(server.pid)? as f64 / 1e6,
             gen_cpu_pct,
             lost_sends: sent.failed + sent.skipped,
+            wait_pct,
         };
         eprintln!(
-            "  (a) {} {rate}/s: delivered {:.1} %, p50 {:?} p99 {:?} ms, cpu {:.0} %, gen {:.0} %{}",
+            "  (a) {} {rate}/s: delivered {:.1} %, p50 {:?} p99 {:?} ms, cpu {:.0} %, gen {:.0} %, waited {:.0?} %{}",
             target.kind.label(),
             step.delivered_pct,
             step.lat.p50,
             step.lat.p99,
             step.cpu_pct,
             step.gen_cpu_pct,
+            step.wait_pct,
             sent.first_error.map(|e| format!(", first send error: {e}")).unwrap_or_default()
         );
         // Nothing at the lowest rate means the server or the protocol is broken; an overloaded higher

@@ -34,6 +34,10 @@ pub struct Mix {
     pub lost_sends: usize,
     /// Leaves/joins that failed.
     pub churn_errors: usize,
+    /// The generator's CPU over the load, percent of its core.
+    pub gen_cpu_pct: f64,
+    /// Server and generator time spent waiting for their core, percent (other load on the machine).
+    pub wait_pct: (f64, f64),
 }
 
 /// One room: its id, its sender, and the other members' live pages.
@@ -115,13 +119,15 @@ pub async fn run(server: &Server, target: &Target, sizes: &Sizes) -> Result<Mix>
         })
     };
     let cpu = CpuMeter::start(server.pid)?;
+    let gen = CpuMeter::start(std::process::id())?;
     let started = std::time::Instant::now();
     let sent = open_loop(target, &rec, 0, rate, n, |i| {
         let room = &rooms[i % rooms.len()];
         (room.sender.clone(), room.id.clone())
     })
     .await;
-    let cpu_pct = cpu.percent()?;
+    let (cpu_pct, gen_cpu_pct) = (cpu.percent()?, gen.percent()?);
+    let wait_pct = (cpu.wait_percent()?, gen.wait_percent()?);
     let load_secs = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let _ = churn.await;
@@ -140,6 +146,8 @@ pub async fn run(server: &Server, target: &Target, sizes: &Sizes) -> Result<Mix>
         churned: churned.load(Ordering::Relaxed),
         lost_sends: sent.failed + sent.skipped,
         churn_errors: churn_errors.load(Ordering::Relaxed),
+        gen_cpu_pct,
+        wait_pct,
     };
     eprintln!("  (b) {}: {mix:?}{}", target.kind.label(), sent.first_error.map(|e| format!(", first send error: {e}")).unwrap_or_default());
     Ok(mix)

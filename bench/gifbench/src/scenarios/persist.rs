@@ -28,6 +28,8 @@ pub struct PStep {
     pub cpu_pct: f64,
     /// Each room's member received its own messages, percent.
     pub delivered_pct: f64,
+    /// Server time spent waiting for its core, percent (other load on the machine).
+    pub wait_pct: f64,
 }
 
 impl PStep {
@@ -76,7 +78,7 @@ pub async fn run(server: &Server, target: &Target, sizes: &Sizes) -> Result<Pers
             (m.clone(), id.clone())
         })
         .await;
-        let cpu_pct = cpu.percent()?;
+        let (cpu_pct, wait_pct) = (cpu.percent()?, cpu.wait_percent()?);
         drain(&rec, step_id, sent.ok, sizes.drain_secs).await;
         let step = PStep {
             rate,
@@ -84,6 +86,7 @@ pub async fn run(server: &Server, target: &Target, sizes: &Sizes) -> Result<Pers
             lost: sent.failed + sent.skipped,
             cpu_pct,
             delivered_pct: 100.0 * rec.count(step_id) as f64 / n.max(1) as f64,
+            wait_pct,
         };
         eprintln!(
             "  (e) {} {rate}/s: ack p50 {:?} p99 {:?} ms, lost {}, cpu {:.0} %{}",
