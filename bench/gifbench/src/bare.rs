@@ -100,7 +100,10 @@ struct SendBody {
 }
 
 /// Broadcasts one message to a room; answers its seq.
-async fn send_message(State(state): State<BareState>, body: Result<Json<SendBody>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn send_message(
+    State(state): State<BareState>,
+    body: Result<Json<SendBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Ok(Json(body)) = body else { return bad("body must be JSON {room, text}") };
     if !text_ok(&body.text) || !text_ok(&body.room) {
         return bad("room and text must be 1..=1000 bytes");
@@ -120,7 +123,10 @@ struct CreateBody {
 }
 
 /// Creates a room id and tells the lobby.
-async fn create_room(State(state): State<BareState>, body: Result<Json<CreateBody>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn create_room(
+    State(state): State<BareState>,
+    body: Result<Json<CreateBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Ok(Json(body)) = body else { return bad("body must be JSON {title}") };
     if !text_ok(&body.title) {
         return bad("title must be 1..=1000 bytes");

@@ -208,9 +208,10 @@ impl Target {
         }
         // Small buffers: the generator holds up to 19,000 of these.
         let cfg = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
-        let (ws, _) = tokio::time::timeout(SETUP_TIMEOUT, tokio_tungstenite::connect_async_with_config(req, Some(cfg), true))
-            .await
-            .context("WebSocket connect timed out")??;
+        let (ws, _) =
+            tokio::time::timeout(SETUP_TIMEOUT, tokio_tungstenite::connect_async_with_config(req, Some(cfg), true))
+                .await
+                .context("WebSocket connect timed out")??;
         Ok(ws)
     }
 
@@ -232,14 +233,23 @@ impl Target {
     pub async fn subscribe_lobby(&self, m: &Member, rec: Option<Arc<Recorder>>) -> Result<Live> {
         let only = Some("oomCreated"); // gifchat's RoomCreated, the baselines' roomCreated
         match self.kind {
-            Kind::Gifchat | Kind::GifchatMongo => self.graphql_ws(m, &self.docs.lobby.clone(), json!({}), rec, only).await,
+            Kind::Gifchat | Kind::GifchatMongo => {
+                self.graphql_ws(m, &self.docs.lobby.clone(), json!({}), rec, only).await
+            }
             Kind::Bare => self.bare_join("lobby", rec, only).await,
             Kind::SocketIo => self.sio_join("lobby", rec, only).await,
         }
     }
 
     /// graphql-transport-ws: connection_init → ack → subscribe → first `next`.
-    async fn graphql_ws(&self, m: &Member, query: &str, vars: Value, rec: Option<Arc<Recorder>>, only: Option<&'static str>) -> Result<Live> {
+    async fn graphql_ws(
+        &self,
+        m: &Member,
+        query: &str,
+        vars: Value,
+        rec: Option<Arc<Recorder>>,
+        only: Option<&'static str>,
+    ) -> Result<Live> {
         let mut ws = self.connect(m, "/graphql/ws", Some("graphql-transport-ws")).await?;
         ws.send(Message::Text(r#"{"type":"connection_init"}"#.into())).await?;
         let ack = next_text(&mut ws).await?;

@@ -130,7 +130,9 @@ fn command_line(cmd: &str, args: &[&str]) -> String {
 pub fn describe() -> Vec<(String, String)> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "?".to_owned());
     vec![
         ("nproc --all".into(), command_line("nproc", &["--all"])),

@@ -21,7 +21,9 @@ impl Report {
 
     /// A table; cells holding `|` are escaped.
     pub fn table(&mut self, header: &[String], rows: &[Vec<String>]) {
-        let line = |cells: &[String]| format!("| {} |\n", cells.iter().map(|c| c.replace('|', "\\|")).collect::<Vec<_>>().join(" | "));
+        let line = |cells: &[String]| {
+            format!("| {} |\n", cells.iter().map(|c| c.replace('|', "\\|")).collect::<Vec<_>>().join(" | "))
+        };
         self.text.push_str(&line(header));
         self.text.push_str(&format!("|{}\n", "---|".repeat(header.len())));
         for r in rows {

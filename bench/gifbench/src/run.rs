@@ -41,7 +41,8 @@ pub struct Options {
 /// Runs a shell step in `dir`, failing with its name.
 fn step(dir: &Path, program: &str, args: &[&str]) -> Result<()> {
     eprintln!("$ {program} {}", args.join(" "));
-    let st = Command::new(program).args(args).current_dir(dir).status().with_context(|| format!("running {program}"))?;
+    let st =
+        Command::new(program).args(args).current_dir(dir).status().with_context(|| format!("running {program}"))?;
     if !st.success() {
         bail!("{program} {} failed ({st})", args.join(" "));
     }
@@ -86,7 +87,13 @@ fn find_nx(opts: &Options) -> Option<PathBuf> {
 }
 
 /// Starts `kind`, runs `scenario` on it within `limit`, stops it.
-async fn on_server<T, F, Fut>(programs: &Programs, docs: &Arc<PageDocs>, kind: Kind, limit: Duration, scenario: F) -> Result<T>
+async fn on_server<T, F, Fut>(
+    programs: &Programs,
+    docs: &Arc<PageDocs>,
+    kind: Kind,
+    limit: Duration,
+    scenario: F,
+) -> Result<T>
 where
     F: FnOnce(crate::servers::Server, Target) -> Fut,
     Fut: Future<Output = Result<T>>,

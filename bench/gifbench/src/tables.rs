@@ -60,7 +60,11 @@ fn step_cell(s: &Step) -> String {
 
 /// (a): per rate, then the summary.
 pub fn fanout(report: &mut Report, sizes: &Sizes, r: &Results<Fanout>) {
-    report.heading(&format!("(a) one room, {} subscribers + 1 sender, {}-byte messages", sizes.a_subs, crate::scenarios::MESSAGE_BYTES));
+    report.heading(&format!(
+        "(a) one room, {} subscribers + 1 sender, {}-byte messages",
+        sizes.a_subs,
+        crate::scenarios::MESSAGE_BYTES
+    ));
     report.para(&format!(
         "Each cell: delivered · p50/p99/p99.9 send→receipt · server CPU (one core = 100 %) · server RSS. \
          Steps of {} s, open-loop. *waited*: time the server's threads were runnable but had no CPU \
@@ -93,10 +97,15 @@ pub fn fanout(report: &mut Report, sizes: &Sizes, r: &Results<Fanout>) {
     report.table(
         &summary_header(),
         &[
-            summary_row(r, &format!("highest rate with 100 % delivered and p99 ≤ {P99_LIMIT_MS} ms (msg/s)"), 0, |f| {
-                Some(f.best().unwrap_or(0) as f64)
+            summary_row(
+                r,
+                &format!("highest rate with 100 % delivered and p99 ≤ {P99_LIMIT_MS} ms (msg/s)"),
+                0,
+                |f| Some(f.best().unwrap_or(0) as f64),
+            ),
+            summary_row(r, &format!("server CPU per delivery at {first} msg/s (µs)"), 1, |f| {
+                at(f, first).and_then(|s| s.us_per_delivery)
             }),
-            summary_row(r, &format!("server CPU per delivery at {first} msg/s (µs)"), 1, |f| at(f, first).and_then(|s| s.us_per_delivery)),
             summary_row(r, &format!("p50 at {} msg/s (ms)", sizes.a_low_rate), 2, |f| f.low.lat.p50),
             summary_row(r, &format!("p99 at {} msg/s (ms)", sizes.a_low_rate), 2, |f| f.low.lat.p99),
             summary_row(r, &format!("server CPU at {} msg/s (%)", sizes.a_low_rate), 0, |f| Some(f.low.cpu_pct)),
@@ -175,7 +184,16 @@ pub fn persist(report: &mut Report, sizes: &Sizes, r: &Results<Persist>, mongo_i
                 let s = of(r, k).and_then(|p| p.steps.iter().find(|s| s.rate == rate));
                 row.push(s.map_or_else(
                     || if of(r, k).is_some() { "not run (saturated below)".into() } else { "–".into() },
-                    |s| format!("{}/{} · {:.0} % ({:.0} %) · {}", ms(s.ack.p50), ms(s.ack.p99), s.cpu_pct, s.wait_pct, s.lost),
+                    |s| {
+                        format!(
+                            "{}/{} · {:.0} % ({:.0} %) · {}",
+                            ms(s.ack.p50),
+                            ms(s.ack.p99),
+                            s.cpu_pct,
+                            s.wait_pct,
+                            s.lost
+                        )
+                    },
                 ));
             }
             row

@@ -60,7 +60,9 @@ async fn the_bare_server_refuses_bad_input_and_keeps_serving() {
     let base = format!("http://127.0.0.1:{port}");
 
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws")).await.expect("connect");
-    for hostile in ["garbage", "{\"type\":\"join\"}", "{\"type\":\"leave\",\"room\":\"r\"}", "{\"type\":\"join\",\"room\":\"\"}"] {
+    for hostile in
+        ["garbage", "{\"type\":\"join\"}", "{\"type\":\"leave\",\"room\":\"r\"}", "{\"type\":\"join\",\"room\":\"\"}"]
+    {
         ws.send(Message::Text(hostile.into())).await.expect("send");
         let answer: Value = serde_json::from_str(&next_text(&mut ws).await).expect("JSON");
         assert_eq!(answer["type"], "error", "{hostile}: {answer}");
@@ -116,7 +118,8 @@ async fn sio_until(ws: &mut Ws, prefix: &str) -> String {
 async fn the_socketio_server_refuses_bad_input_and_keeps_serving() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../socketio");
     if !dir.join("node_modules/socket.io/package.json").exists() {
-        let st = Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status().expect("npm runs");
+        let st =
+            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status().expect("npm runs");
         assert!(st.success(), "npm ci in bench/socketio failed");
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();

@@ -91,7 +91,8 @@ pub async fn run(server: &Server, target: &Target, sizes: &Sizes) -> Result<Mix>
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 for j in 0..per_tick {
                     let room = rooms[(round * per_tick + j) % rooms.len()].clone();
-                    let (target, rec, churned, churn_errors) = (target.clone(), rec.clone(), churned.clone(), churn_errors.clone());
+                    let (target, rec, churned, churn_errors) =
+                        (target.clone(), rec.clone(), churned.clone(), churn_errors.clone());
                     tokio::spawn(async move {
                         let leaving = {
                             let mut others = room.others.lock().unwrap_or_else(|p| p.into_inner());
@@ -149,6 +150,10 @@ pub async fn run(server: &Server, target: &Target, sizes: &Sizes) -> Result<Mix>
         gen_cpu_pct,
         wait_pct,
     };
-    eprintln!("  (b) {}: {mix:?}{}", target.kind.label(), sent.first_error.map(|e| format!(", first send error: {e}")).unwrap_or_default());
+    eprintln!(
+        "  (b) {}: {mix:?}{}",
+        target.kind.label(),
+        sent.first_error.map(|e| format!(", first send error: {e}")).unwrap_or_default()
+    );
     Ok(mix)
 }
