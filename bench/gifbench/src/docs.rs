@@ -7,6 +7,8 @@ use anyhow::{bail, Context, Result};
 const ROOM_JS: &str = include_str!("../../../static/js/room.js");
 /// lobby.js: the lobby page (`LOBBY` subscription).
 const LOBBY_JS: &str = include_str!("../../../static/js/lobby.js");
+/// lobby-rows.js: the `Row` fragment the lobby's documents spread.
+const LOBBY_ROWS_JS: &str = include_str!("../../../static/js/lobby-rows.js");
 /// The room page's modules that may add selections through `hooks.extraSelection.push(…)`, in the
 /// order room.js imports them.
 const HOOK_MODULES: [&str; 3] = [
@@ -36,7 +38,11 @@ fn between<'a>(src: &'a str, start: &str, end: &str) -> Result<&'a str> {
 impl PageDocs {
     /// Extracts the documents from the page scripts compiled into this binary.
     pub fn from_pages() -> Result<Self> {
-        Self::extract(ROOM_JS, LOBBY_JS, &HOOK_MODULES)
+        let mut lobby_js = LOBBY_JS.to_owned();
+        if let Ok(row) = between(LOBBY_ROWS_JS, "export const ROW_FRAGMENT = `", "`;") {
+            lobby_js = lobby_js.replace("${ROW_FRAGMENT}", row);
+        }
+        Self::extract(ROOM_JS, &lobby_js, &HOOK_MODULES)
     }
 
     /// Extracts the documents from the given script texts.
