@@ -55,7 +55,7 @@ impl Hub {
 
     /// `transferOwnership`: the owner hands the room to another present member.
     pub async fn transfer_ownership(&self, room: &RoomId, owner: &MemberId, to: &MemberId) -> Result<(), HubError> {
-        let cell = self.cell(room);
+        let cell = self.room_cell(room).await?;
         let live = cell.live.lock().await;
         let rec = self.room(room).await?;
         if rec.room.owner.as_ref() != Some(owner) {
@@ -83,7 +83,7 @@ impl Hub {
 
     /// `kick`: the owner removes a member, who cannot take a seat again while the room exists.
     pub async fn kick(&self, room: &RoomId, owner: &MemberId, target: &MemberId) -> Result<(), HubError> {
-        let cell = self.cell(room);
+        let cell = self.room_cell(room).await?;
         let mut live = cell.live.lock().await;
         let rec = self.room(room).await?;
         if rec.room.owner.as_ref() != Some(owner) {

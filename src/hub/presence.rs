@@ -43,6 +43,21 @@ impl Hub {
         cells.entry(room.clone()).or_default().clone()
     }
 
+    /// The cell of a room that exists: a cell is created only once the store has the room, so requests
+    /// naming rooms that never existed (or are gone) leave nothing behind in memory.
+    pub(super) async fn room_cell(&self, room: &RoomId) -> Result<Arc<RoomCell>, HubError> {
+        if let Some(cell) = self.existing_cell(room) {
+            return Ok(cell);
+        }
+        self.room(room).await?;
+        Ok(self.cell(room))
+    }
+
+    /// How many rooms this process keeps live state for.
+    pub fn live_rooms(&self) -> usize {
+        self.cells.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// The cell of `room` if this process has one.
     pub(super) fn existing_cell(&self, room: &RoomId) -> Option<Arc<RoomCell>> {
         self.cells.lock().unwrap_or_else(|p| p.into_inner()).get(room).cloned()
@@ -126,7 +141,7 @@ impl Hub {
 
     /// Leaves at once (the "방 나가기" button): releases the seat and ends the member's other tabs.
     pub async fn leave(&self, room: &RoomId, member: &MemberId) -> Result<(), HubError> {
-        let cell = self.cell(room);
+        let cell = self.room_cell(room).await?;
         let mut live = cell.live.lock().await;
         if self.store.room(room).await?.is_none() {
             return Err(HubError::NotFound);

@@ -236,7 +236,7 @@ impl Hub {
 
     /// `deleteRoom`: the owner deletes the room; everyone inside is told, lobbies lose it.
     pub async fn delete_room(&self, room: &RoomId, member: &MemberId) -> Result<(), HubError> {
-        let cell = self.cell(room);
+        let cell = self.room_cell(room).await?;
         let _live = cell.live.lock().await;
         let rec = self.room(room).await?;
         if rec.room.owner.as_ref() != Some(member) {
@@ -247,7 +247,7 @@ impl Hub {
 
     /// `gifchat rooms delete`: the operator deletes any room.
     pub async fn delete_room_as_operator(&self, room: &RoomId) -> Result<(), HubError> {
-        let cell = self.cell(room);
+        let cell = self.room_cell(room).await?;
         let _live = cell.live.lock().await;
         if !self.store.delete_room(room, &self.origin).await? {
             return Err(HubError::NotFound);
@@ -269,6 +269,10 @@ impl Hub {
         let rec = self.room(room).await?;
         if !Self::has_access(&rec, reader, granted) {
             return Err(HubError::Forbidden("this room needs its password"));
+        }
+        // A kicked member is out for as long as the room exists: its later history included.
+        if self.store.is_kicked(room, reader).await? {
+            return Err(HubError::Removed);
         }
         let limit = last.unwrap_or(MAX_PAGE as i64).clamp(1, MAX_PAGE as i64) as u32;
         // Without `after`, the newest page of the range (scrolling back); with it, the oldest (catching up).

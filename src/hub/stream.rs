@@ -130,7 +130,11 @@ impl Hub {
                     Ok(RoomSignal::Typing { member: who }) => {
                         if who != member { yield RoomUpdate::Typing { member: who }; }
                     }
-                    // Fell behind the bus: the store has everything, so read what was missed from it.
+                    // Fell behind the bus: the store has everything, so read what was missed from it — unless
+                    // what was missed includes this member's own kick, which the store remembers too.
+                    Err(RecvError::Lagged(_)) if hub.store.is_kicked(&room, &member).await.unwrap_or(false) => {
+                        yield RoomUpdate::Closed(ClosedReason::Kicked); return;
+                    }
                     Err(RecvError::Lagged(_)) => match hub.note_lag().catch_up(&room, &member, last).await {
                         Ok(CatchUp::Events(events)) => for e in events { last = e.seq; yield RoomUpdate::Event(e); },
                         Ok(CatchUp::TooMany(latest)) => { last = latest; yield RoomUpdate::Resync { latest_seq: latest }; }

@@ -277,3 +277,80 @@ async fn a_forged_session_cookie_gets_a_fresh_identity() {
     // ... while the forged one still names nobody: it gets yet another fresh identity.
     assert_ne!(me(forged.to_owned()).await.0, id, "the forged id was adopted as a session");
 }
+
+#[tokio::test]
+async fn requests_naming_rooms_that_do_not_exist_leave_no_state_behind() {
+    let app = TestApp::spawn().await;
+    let m = app.member();
+    let before = app.hub.live_rooms();
+    for _ in 0..50 {
+        let id = ulid::Ulid::new().to_string();
+        let other = ulid::Ulid::new().to_string();
+        for (q, vars) in [
+            ("mutation($r: ID!) { leaveRoom(id: $r) }", json!({ "r": id })),
+            ("mutation($r: ID!) { deleteRoom(id: $r) }", json!({ "r": id })),
+            ("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({ "r": id, "m": other })),
+            ("mutation($r: ID!, $m: ID!) { transferOwnership(roomId: $r, memberId: $m) { id } }", json!({ "r": id, "m": other })),
+        ] {
+            assert_eq!(m.err_code(q, vars).await, "NOT_FOUND");
+        }
+    }
+    assert_eq!(app.hub.live_rooms(), before, "200 requests for unknown rooms grew the hub's state");
+    // Positive control: a real room someone enters does get live state.
+    let room = m.create_room("real", 5, None).await;
+    let mut ws = m.join(&room, None).await;
+    ws.next_event("r").await;
+    assert_eq!(app.hub.live_rooms(), before + 1);
+}
+
+#[tokio::test]
+async fn a_kicked_member_can_no_longer_read_the_rooms_history() {
+    let app = TestApp::spawn().await;
+    let (owner, kicked) = (app.member(), app.member());
+    let room = owner.create_room("kick history", 5, None).await;
+    let mut wo = owner.join(&room, None).await;
+    wo.next_event("r").await;
+    let mut wk = kicked.join(&room, None).await;
+    wk.next_event("r").await;
+    let history = "query($r: ID!) { messages(roomId: $r) { seq text } }";
+    // Positive control: a member reads the history.
+    assert!(kicked.ok(history, json!({ "r": room })).await["messages"].is_array());
+    let kicked_id = kicked.me().await.0;
+    owner.ok("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({ "r": room, "m": kicked_id })).await;
+    owner.send(&room, "said after the kick").await;
+    let refused = kicked.gql(history, json!({ "r": room })).await;
+    let ext = &refused["errors"][0]["extensions"];
+    assert_eq!((ext["code"].as_str(), ext["reason"].as_str()), (Some("FORBIDDEN"), Some("REMOVED")), "{refused}");
+    assert!(!refused.to_string().contains("said after the kick"));
+}
+
+#[tokio::test]
+async fn a_kicked_subscriber_that_lagged_past_its_kick_is_still_closed_as_kicked() {
+    use futures::StreamExt;
+    let app = TestApp::spawn_with(|s| s.hub.replay_cap = 100_000).await;
+    let (owner, kicked) = (app.member(), app.member());
+    let room = owner.create_room("lagging kick", 5, None).await;
+    let mut wo = owner.join(&room, None).await;
+    wo.next_event("r").await;
+    let kicked_id = crate::api::member_id(&kicked).await;
+    // Not polled while far more than the bus buffers (256) is posted, the kick in the middle of it.
+    let stream = app.hub.join(&crate::api::parse_room(&room), &kicked_id, false, None).await.expect("join");
+    let mut stream = Box::pin(stream);
+    for i in 0..300 {
+        owner.send(&room, &format!("m{i}")).await;
+    }
+    owner
+        .ok("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({ "r": room, "m": kicked_id.to_string() }))
+        .await;
+    for i in 0..300 {
+        owner.send(&room, &format!("n{i}")).await;
+    }
+    let end = loop {
+        let item = tokio::time::timeout(WAIT, stream.next()).await.expect("stream stalled").expect("stream ended");
+        if let gifchat::hub::RoomUpdate::Closed(reason) = item {
+            break reason;
+        }
+    };
+    assert_eq!(end, gifchat::hub::ClosedReason::Kicked);
+    assert!(stream.next().await.is_none(), "nothing after the kick");
+}
