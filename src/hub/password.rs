@@ -1,11 +1,13 @@
 //! Room passwords: Argon2id hashes computed on the blocking pool, at most a few at a time, so a burst of
-//! guesses cannot occupy the async workers or all the memory (each hash uses ~19 MiB).
+//! guesses cannot occupy the async workers or all the memory (each hash uses ~19 MiB). Behind them waits a
+//! bounded queue; when it is full a check is refused at once (`RATE_LIMITED`) instead of making every honest
+//! password check wait behind a flood.
 
 use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::HubError;
 use crate::domain::Password;
@@ -14,18 +16,37 @@ use crate::store::StoreError;
 /// Hashes and verifies passwords with bounded concurrency.
 #[derive(Clone)]
 pub struct Hasher {
+    /// Hashes running now.
     permits: Arc<Semaphore>,
+    /// Hashes running or waiting.
+    admitted: Arc<Semaphore>,
 }
 
+/// How many checks may wait for a free hasher by default.
+const QUEUE: usize = 16;
+
 impl Hasher {
-    /// At most `parallel` hashes run at once; the rest wait their turn.
+    /// At most `parallel` hashes run at once and 16 more wait their turn; beyond that, refused at once.
     pub fn new(parallel: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(parallel.max(1))) }
+        Self::with_queue(parallel, QUEUE)
+    }
+
+    /// At most `parallel` hashes run at once and `queue` more wait.
+    pub fn with_queue(parallel: usize, queue: usize) -> Self {
+        let parallel = parallel.max(1);
+        Self { permits: Arc::new(Semaphore::new(parallel)), admitted: Arc::new(Semaphore::new(parallel + queue)) }
+    }
+
+    /// A place in the queue (or `RATE_LIMITED` now), then a turn to run.
+    async fn turn(&self) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), HubError> {
+        let admitted = self.admitted.clone().try_acquire_owned().map_err(|_| HubError::RateLimited)?;
+        let running = self.permits.clone().acquire_owned().await.map_err(|_| HubError::RateLimited)?;
+        Ok((admitted, running))
     }
 
     /// An Argon2id PHC string (default OWASP parameters, random salt).
     pub async fn hash(&self, password: Password) -> Result<String, HubError> {
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| HubError::RateLimited)?;
+        let permit = self.turn().await?;
         tokio::task::spawn_blocking(move || {
             // The permit lives inside the blocking task, so the bound holds even if the caller goes away.
             let _permit = permit;
@@ -39,7 +60,7 @@ impl Hasher {
 
     /// Whether `password` matches `phc` (constant-time comparison inside `argon2`).
     pub async fn verify(&self, password: Password, phc: String) -> Result<bool, HubError> {
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| HubError::RateLimited)?;
+        let permit = self.turn().await?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let Ok(parsed) = PasswordHash::new(&phc) else { return false };
@@ -66,5 +87,27 @@ mod tests {
         assert!(!phc.contains("비밀"));
         assert!(hasher.verify(pw("비밀 #&+%"), phc.clone()).await.unwrap());
         assert!(!hasher.verify(pw("비밀 #&+"), phc).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_frees_up_afterwards() {
+        let hasher = Hasher::with_queue(1, 1);
+        let phc = hasher.hash(pw("secret")).await.unwrap();
+        // One check running and one waiting fill it.
+        let busy: Vec<_> = (0..2)
+            .map(|_| {
+                let (hasher, phc) = (hasher.clone(), phc.clone());
+                tokio::spawn(async move { hasher.verify(pw("secret"), phc).await })
+            })
+            .collect();
+        while hasher.admitted.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(hasher.verify(pw("secret"), phc.clone()).await, Err(HubError::RateLimited)));
+        for b in busy {
+            assert!(b.await.unwrap().unwrap(), "the admitted checks still complete");
+        }
+        // Positive control: with the queue drained, a check is admitted again.
+        assert!(hasher.verify(pw("secret"), phc).await.unwrap());
     }
 }
