@@ -42,6 +42,8 @@ async fn upload_gif(
         return Err(HubError::Forbidden("origin not allowed").into());
     }
     let room = RoomId::parse(&id).ok_or(HubError::NotFound)?;
+    // Membership and the upload rate are checked before a byte of the body is read.
+    app.hub.admit_upload(&room, &member.id).await?;
     let max = app.web.gif_max_bytes;
     let mut file = None;
     let mut to: Option<String> = None;

@@ -101,6 +101,8 @@ pub struct Hub {
     /// Marks this process's outbox entries, so the tail skips them.
     origin: String,
     hasher: Hasher,
+    /// GIF decodes running or waiting, in all rooms together (each decode is CPU work on the blocking pool).
+    decodes: Arc<tokio::sync::Semaphore>,
     limits: Limits,
     cells: Mutex<HashMap<RoomId, Arc<presence::RoomCell>>>,
     /// Cancelled at shutdown: grace timers stop (a restart is not a mass exit) and streams end.
@@ -108,6 +110,9 @@ pub struct Hub {
     /// How often a lagging subscriber was caught up from the store (observability, and tests prove lag happened).
     lag_recoveries: AtomicU64,
 }
+
+/// GIF decodes admitted at once (running or queued on the blocking pool); more are `RATE_LIMITED`.
+const DECODES: usize = 4;
 
 impl Hub {
     /// A hub over `store` and `bus`; `origin` names this process in the outbox.
@@ -119,6 +124,7 @@ impl Hub {
         };
         Arc::new(Self {
             hasher: Hasher::new(config.hash_parallelism),
+            decodes: Arc::new(tokio::sync::Semaphore::new(DECODES)),
             store,
             bus,
             config,

@@ -177,8 +177,19 @@ impl Hub {
         }
     }
 
-    /// `POST /room/:id/gif`: members only; the bytes must decode completely as a GIF within `limits`;
-    /// anything after the GIF trailer is dropped before storing. With `to`, a whispered GIF: stored and
+    /// Whether `member` may upload to `room` now — seated there and within the upload rate — asked before
+    /// the upload's body is read, so neither a stranger nor a flood gets megabytes buffered. Counts
+    /// against the rate.
+    pub async fn admit_upload(&self, room: &RoomId, member: &MemberId) -> Result<(), HubError> {
+        if !self.is_member(room, member).await {
+            return Err(HubError::Forbidden("enter the room first"));
+        }
+        self.check_rate(member, Action::Upload)
+    }
+
+    /// `POST /room/:id/gif`, after [`Hub::admit_upload`]: members only; the bytes must decode completely as
+    /// a GIF within `limits`; anything after the GIF trailer is dropped before storing. With `to`, a
+    /// whispered GIF: stored and
     /// filtered exactly like a text whisper (`to` must be another member present in the room), and its
     /// file is served to the pair only.
     pub async fn post_gif(
@@ -196,9 +207,10 @@ impl Hub {
         if let Some(to) = to {
             Self::check_recipient(member, to, self.is_member(room, to).await)?;
         }
-        self.check_rate(member, Action::Upload)?;
-        // Decoding is CPU work: keep it off the async workers.
+        // Decoding is CPU work: keep it off the async workers, and a few at a time in all rooms together.
+        let decode = self.decodes.clone().try_acquire_owned().map_err(|_| HubError::RateLimited)?;
         let (checked, returned) = tokio::task::spawn_blocking(move || {
+            let _decode = decode;
             let r = gifcheck::check(&bytes, &limits);
             (r, bytes)
         })

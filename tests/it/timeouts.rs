@@ -76,3 +76,22 @@ async fn a_body_that_stops_arriving_fails_its_request() {
     let d = m.ok("{ me { id } }", serde_json::json!({})).await;
     assert!(d["me"]["id"].is_string());
 }
+
+#[tokio::test]
+async fn an_upload_from_someone_not_in_the_room_is_refused_before_its_body_is_read() {
+    let app = TestApp::spawn().await;
+    let (owner, stranger) = (app.member(), app.member());
+    let room = owner.create_room("uploads", 5, None).await;
+    stranger.me().await;
+    let cookie = stranger.cookie_header().unwrap();
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    // Announces 4 MB and sends only the start: a server that read the body first would wait forever here.
+    let head = format!(
+        "POST /room/{room}/gif HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nContent-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: 4000000\r\nConnection: close\r\n\r\n--XYZ\r\nContent-Disposition: form-data; name=\"gif\"; filename=\"a.gif\"\r\n\r\nGIF89a",
+        app.addr
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut tcp, WAIT).await.expect("refused without waiting for the body");
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert_eq!(app.stored_gif_count().await, 0);
+}
