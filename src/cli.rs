@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use crate::bus::LocalBus;
 use crate::config::{Cli, Command, DataArgs, RoomsCommand, ServeArgs};
 use crate::domain::{Color, RoomId};
-use crate::graphql::{self, QueryLimits};
+use crate::graphql::{self, QueryLimits, WsConfig};
 use crate::http::{self, AppState, WebConfig};
 use crate::hub::{Creator, Hub, HubConfig, HubError};
 use crate::store::{MongoStore, SqliteStore, Store};
@@ -27,6 +27,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(s).with_context(|| format!("{what} must be a non-negative number of seconds"))
+}
+
+/// Like [`secs`], for periods that must be longer than zero.
+fn positive_secs(s: f64, what: &str) -> anyhow::Result<Duration> {
+    match secs(s, what)? {
+        d if d.is_zero() => anyhow::bail!("{what} must be more than 0 seconds"),
+        d => Ok(d),
+    }
 }
 
 /// A name for this process in the outbox.
@@ -63,6 +71,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         uploads_per_minute: args.uploads_per_minute,
         rooms_per_minute: args.rooms_per_minute,
         lobby_page: args.lobby_page_size,
+        hash_queue: args.password_queue,
         ..HubConfig::default()
     };
     let web = WebConfig {
@@ -72,6 +81,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         gif_max_bytes: args.gif_max_bytes,
         // Other servers may change sessions in a shared MongoDB: read them there every time.
         session_cache: if args.data.mongodb_uri.is_some() { 0 } else { WebConfig::default().session_cache },
+        header_read_timeout: positive_secs(args.header_timeout_secs, "--header-timeout-secs")?,
+        body_progress_timeout: positive_secs(args.body_timeout_secs, "--body-timeout-secs")?,
+        shutdown_bound: secs(args.shutdown_secs, "--shutdown-secs")?,
+        ws: WsConfig {
+            ping_after: positive_secs(args.ws_ping_secs, "--ws-ping-secs")?,
+            idle_timeout: positive_secs(args.ws_idle_secs, "--ws-idle-secs")?,
+            ..WsConfig::default()
+        },
         ..WebConfig::default()
     };
     let limits =

@@ -129,6 +129,24 @@ pub struct ServeArgs {
     /// Events replayed on resume before the client is told to refetch history instead.
     #[arg(long, env = "GIFCHAT_REPLAY_CAP", default_value_t = 500)]
     pub replay_cap: u32,
+    /// Seconds a client gets to send a request's headers (against slowloris).
+    #[arg(long, env = "GIFCHAT_HEADER_TIMEOUT_SECS", default_value_t = 10.0)]
+    pub header_timeout_secs: f64,
+    /// Seconds a request body may go without progress before the request fails.
+    #[arg(long, env = "GIFCHAT_BODY_TIMEOUT_SECS", default_value_t = 20.0)]
+    pub body_timeout_secs: f64,
+    /// Seconds shutdown waits for open requests and sockets before exiting anyway.
+    #[arg(long, env = "GIFCHAT_SHUTDOWN_SECS", default_value_t = 5.0)]
+    pub shutdown_secs: f64,
+    /// Seconds of silence on a WebSocket before the server pings it.
+    #[arg(long, env = "GIFCHAT_WS_PING_SECS", default_value_t = 25.0)]
+    pub ws_ping_secs: f64,
+    /// Seconds of silence (pongs included) after which the server closes a WebSocket.
+    #[arg(long, env = "GIFCHAT_WS_IDLE_SECS", default_value_t = 60.0)]
+    pub ws_idle_secs: f64,
+    /// Password checks that may wait for a free hasher; beyond them, RATE_LIMITED at once.
+    #[arg(long, env = "GIFCHAT_PASSWORD_QUEUE", default_value_t = 16)]
+    pub password_queue: usize,
     /// Largest GraphQL query depth.
     #[arg(long, env = "GIFCHAT_GRAPHQL_DEPTH", default_value_t = 10)]
     pub graphql_depth: usize,

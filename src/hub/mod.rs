@@ -50,6 +50,8 @@ pub struct HubConfig {
     pub rooms_per_minute: u32,
     /// Password hashes running at once.
     pub hash_parallelism: usize,
+    /// Password checks waiting for a free hasher before more are refused.
+    pub hash_queue: usize,
     /// Rooms on the lobby's first page (and in the lobby subscription's snapshot).
     pub lobby_page: u32,
 }
@@ -65,6 +67,7 @@ impl Default for HubConfig {
             uploads_per_minute: 10,
             rooms_per_minute: 10,
             hash_parallelism: 2,
+            hash_queue: 16,
             lobby_page: 50,
         }
     }
@@ -123,7 +126,7 @@ impl Hub {
             rooms: RateLimiter::keyed(quota(config.rooms_per_minute)),
         };
         Arc::new(Self {
-            hasher: Hasher::new(config.hash_parallelism),
+            hasher: Hasher::with_queue(config.hash_parallelism, config.hash_queue),
             decodes: Arc::new(tokio::sync::Semaphore::new(DECODES)),
             store,
             bus,

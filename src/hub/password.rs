@@ -22,15 +22,7 @@ pub struct Hasher {
     admitted: Arc<Semaphore>,
 }
 
-/// How many checks may wait for a free hasher by default.
-const QUEUE: usize = 16;
-
 impl Hasher {
-    /// At most `parallel` hashes run at once and 16 more wait their turn; beyond that, refused at once.
-    pub fn new(parallel: usize) -> Self {
-        Self::with_queue(parallel, QUEUE)
-    }
-
     /// At most `parallel` hashes run at once and `queue` more wait.
     pub fn with_queue(parallel: usize, queue: usize) -> Self {
         let parallel = parallel.max(1);
@@ -81,7 +73,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_is_argon2id_and_verifies_only_the_right_password() {
-        let hasher = Hasher::new(2);
+        let hasher = Hasher::with_queue(2, 16);
         let phc = hasher.hash(pw("비밀 #&+%")).await.unwrap();
         assert!(phc.starts_with("$argon2id$"), "{phc}");
         assert!(!phc.contains("비밀"));

@@ -115,6 +115,34 @@ fn migrate_is_idempotent_and_help_documents_settings() {
     for flag in ["--listen", "--data-dir", "--grace-secs", "GIFCHAT_LISTEN", "GIFCHAT_DATA_DIR", "--gif-max-bytes"] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
+    for flag in [
+        "--header-timeout-secs", "GIFCHAT_HEADER_TIMEOUT_SECS", "--body-timeout-secs", "--shutdown-secs",
+        "--ws-ping-secs", "--ws-idle-secs", "GIFCHAT_WS_IDLE_SECS", "--password-queue",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}
+
+#[test]
+fn timeouts_that_make_no_sense_are_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare_cli_store(dir.path());
+    for (flag, value, says) in [
+        ("--ws-idle-secs", "0", "--ws-idle-secs must be more than 0 seconds"),
+        ("--ws-ping-secs", "-5", "--ws-ping-secs must be a non-negative number of seconds"),
+        ("--header-timeout-secs", "NaN", "--header-timeout-secs must be a non-negative number of seconds"),
+        ("--body-timeout-secs", "1e400", "--body-timeout-secs must be"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let out = gifchat(dir.path(), &["serve", "--listen", "127.0.0.1:0", &arg], None);
+        assert_eq!(out.status.code(), Some(1), "{flag} {value}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{flag} {value}: {err}");
+    }
+    // Not a number at all: clap's usage error (exit 2) names the flag.
+    let out = gifchat(dir.path(), &["serve", "--shutdown-secs", "soon"], None);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shutdown-secs"));
 }
 
 const LOBBY_SUB: &str = "subscription { lobby { __typename ... on RoomCreated { room { id title owner { id } } } ... on RoomRemoved { id } } }";
