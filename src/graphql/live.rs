@@ -23,8 +23,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    Directive, DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet,
 };
+use async_graphql::parser::Positioned;
 use async_graphql::Name;
 use async_graphql_value::Value;
 use futures::stream::BoxStream;
@@ -155,34 +156,52 @@ impl Hash for GroupKey {
     }
 }
 
-impl GroupKey {
-    /// The key of a subscription request, or `None` when it is not one this path handles (not a
-    /// subscription, unparsable, or a root selection other than exactly one field).
-    pub fn of(request: &async_graphql::Request) -> Option<Self> {
-        let doc = async_graphql::parser::parse_query(&request.query).ok()?;
-        let op = match &doc.operations {
-            DocumentOperations::Single(op) => &op.node,
-            DocumentOperations::Multiple(ops) => match request.operation_name.as_deref() {
-                Some(name) => &ops.iter().find(|(n, _)| n.as_str() == name)?.1.node,
-                None if ops.len() == 1 => &ops.values().next()?.node,
-                None => return None,
-            },
-        };
-        if op.ty != OperationType::Subscription {
-            return None;
+/// What the socket needs to know of an operation before starting it; the document is parsed once.
+pub struct Inspected {
+    /// Whether the selected operation is a subscription (unparsable requests are not; they fail at once).
+    pub subscription: bool,
+    /// For a subscription the socket can execute itself (exactly one root field), its group.
+    pub group: Option<GroupKey>,
+}
+
+/// Parses `request` once and says what it is.
+pub fn inspect(request: &async_graphql::Request) -> Inspected {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return Inspected { subscription: false, group: None };
+    };
+    match selected_operation(&doc, request.operation_name.as_deref()) {
+        Some(op) if op.ty == OperationType::Subscription => {
+            Inspected { subscription: true, group: GroupKey::of(request, &doc, op) }
         }
+        _ => Inspected { subscription: false, group: None },
+    }
+}
+
+/// The operation a request runs: the only one, or the one it names.
+fn selected_operation<'d>(doc: &'d ExecutableDocument, name: Option<&str>) -> Option<&'d OperationDefinition> {
+    match &doc.operations {
+        DocumentOperations::Single(op) => Some(&op.node),
+        // Named operations land here even when there is only one (then no operation name is needed).
+        DocumentOperations::Multiple(ops) => match name {
+            Some(name) => ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| &op.node),
+            None if ops.len() == 1 => ops.values().next().map(|op| &op.node),
+            None => None,
+        },
+    }
+}
+
+impl GroupKey {
+    /// The key of subscription `op` of `request`, or `None` when its root selection is anything but
+    /// exactly one field.
+    fn of(request: &async_graphql::Request, doc: &ExecutableDocument, op: &OperationDefinition) -> Option<Self> {
         let [item] = op.selection_set.node.items.as_slice() else { return None };
         let Selection::Field(root) = &item.node else { return None };
 
         // Variables the rendering can depend on: everything outside the root field's arguments.
         let mut rendering = HashSet::new();
-        for d in op.directives.iter().chain(&root.node.directives) {
-            for (_, v) in &d.node.arguments {
-                collect_vars(&v.node, &mut rendering);
-            }
-        }
+        collect_directive_vars(op.directives.iter().chain(&root.node.directives), &mut rendering);
         let mut seen = HashSet::new();
-        collect_selection_vars(&doc, &root.node.selection_set.node, &mut rendering, &mut seen);
+        collect_selection_vars(doc, &root.node.selection_set.node, &mut rendering, &mut seen);
         let mut root_only = HashSet::new();
         for (_, v) in &root.node.arguments {
             collect_vars(&v.node, &mut root_only);
@@ -212,6 +231,17 @@ fn collect_vars(value: &Value, out: &mut HashSet<String>) {
     }
 }
 
+fn collect_directive_vars<'a>(
+    directives: impl IntoIterator<Item = &'a Positioned<Directive>>,
+    out: &mut HashSet<String>,
+) {
+    for d in directives {
+        for (_, v) in &d.node.arguments {
+            collect_vars(&v.node, out);
+        }
+    }
+}
+
 fn collect_selection_vars(
     doc: &ExecutableDocument,
     set: &SelectionSet,
@@ -231,11 +261,7 @@ fn collect_selection_vars(
                 let name = &s.node.fragment_name.node;
                 let nested = if seen.insert(name.clone()) {
                     doc.fragments.get(name).map(|f| {
-                        for d in &f.node.directives {
-                            for (_, v) in &d.node.arguments {
-                                collect_vars(&v.node, out);
-                            }
-                        }
+                        collect_directive_vars(&f.node.directives, out);
                         &f.node.selection_set.node
                     })
                 } else {
@@ -244,11 +270,7 @@ fn collect_selection_vars(
                 (&s.node.directives, nested)
             }
         };
-        for d in directives {
-            for (_, v) in &d.node.arguments {
-                collect_vars(&v.node, out);
-            }
-        }
+        collect_directive_vars(directives, out);
         if let Some(nested) = nested {
             collect_selection_vars(doc, nested, out, seen);
         }

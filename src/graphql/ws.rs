@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, Mutex};
 use tokio::task::AbortHandle;
 use tokio_stream::StreamMap;
 
-use super::live::{FrameCache, GroupKey, LiveItem, LiveOp, Tap, Template};
+use super::live::{self, FrameCache, Inspected, LiveItem, LiveOp, Tap, Template};
 use super::{AppSchema, Viewer};
 use crate::http::session::CurrentMember;
 use crate::http::AppState;
@@ -298,12 +298,8 @@ impl Operations {
     ) {
         let key = self.next_key;
         self.next_key += 1;
-        let subscription = is_subscription(&request);
-        let live = if subscription {
-            GroupKey::of(&request).map(|group| (LiveOp::new(Template::of(&request), group), Arc::new(Tap::default())))
-        } else {
-            None
-        };
+        let Inspected { subscription, group } = live::inspect(&request);
+        let live = group.map(|group| (LiveOp::new(Template::of(&request), group), Arc::new(Tap::default())));
         let mut request = request.data(viewer.clone());
         let tap = live.as_ref().map(|(_, tap)| tap.clone());
         if let Some(tap) = &tap {
@@ -424,23 +420,6 @@ async fn feed(socket: &mut WebSocket, message: Message, max: usize) -> Result<()
 /// `{"id":<id>,"type":"next","payload":` — what every `next` message of an operation starts with.
 fn next_prefix(id: &str) -> String {
     format!(r#"{{"id":{},"type":"next","payload":"#, Value::String(id.to_owned()))
-}
-
-/// Whether the operation the request selects is a subscription (unparsable requests are not; they fail
-/// at once anyway).
-fn is_subscription(request: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return false };
-    let ty = match &doc.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
-        // Named operations land here even when there is only one (then no operation name is needed).
-        DocumentOperations::Multiple(ops) => match request.operation_name.as_deref() {
-            Some(name) => ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty),
-            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
-            None => None,
-        },
-    };
-    ty == Some(OperationType::Subscription)
 }
 
 /// What an operation task hands to its socket's loop.

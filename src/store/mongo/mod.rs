@@ -99,6 +99,21 @@ impl MongoStore {
         self.db.collection("rooms")
     }
 
+    /// The ids of the rooms matching `filter`.
+    async fn room_ids(&self, filter: Document) -> Result<Vec<crate::domain::RoomId>> {
+        use futures::TryStreamExt;
+        let docs: Vec<Document> = self
+            .rooms()
+            .find(filter)
+            .projection(mongodb::bson::doc! { "_id": 1 })
+            .await
+            .map_err(db_err)?
+            .try_collect()
+            .await
+            .map_err(db_err)?;
+        Ok(docs.iter().filter_map(|d| d.get_str("_id").ok()).filter_map(crate::domain::RoomId::parse).collect())
+    }
+
     fn events(&self) -> Collection<Document> {
         self.db.collection("events")
     }

@@ -293,16 +293,7 @@ impl Store for MongoStore {
             "present_count": 0,
             "$or": [ { "entered": true }, { "created_at": { "$lt": unused_before } } ],
         };
-        let docs: Vec<Document> = self
-            .rooms()
-            .find(filter)
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(db_err)?
-            .try_collect()
-            .await
-            .map_err(db_err)?;
-        Ok(docs.iter().filter_map(|d| d.get_str("_id").ok()).filter_map(RoomId::parse).collect())
+        self.room_ids(filter).await
     }
 
     // ---- members ----
@@ -374,18 +365,9 @@ impl Store for MongoStore {
 
     /// Every room the owner kicked `member` from.
     async fn kicked_from(&self, member: &MemberId) -> Result<Vec<RoomId>> {
-        let docs: Vec<Document> = self
-            .rooms()
-            // `$elemMatch` rather than the equivalent `{ kicked: member }`: same meaning and index on MongoDB,
-            // and nx-27017 (the test server) answers the short form wrongly once `kicked` is indexed.
-            .find(doc! { "kicked": { "$elemMatch": { "$eq": member.as_str() } } })
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(db_err)?
-            .try_collect()
-            .await
-            .map_err(db_err)?;
-        Ok(docs.iter().filter_map(|d| d.get_str("_id").ok()).filter_map(RoomId::parse).collect())
+        // `$elemMatch` rather than the equivalent `{ kicked: member }`: same meaning and index on MongoDB,
+        // and nx-27017 (the test server) answers the short form wrongly once `kicked` is indexed.
+        self.room_ids(doc! { "kicked": { "$elemMatch": { "$eq": member.as_str() } } }).await
     }
 
     /// Members holding a seat, earliest first.
