@@ -2,23 +2,13 @@
 // any URL, a full room refusing the extra visitor, unknown rooms and paths, cross-site form posts, and
 // English for browsers that prefer it.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, profile, createRoom, waitJoined, WAIT } from './harness.mjs';
+import { profile, createRoom, waitJoined, WAIT, serverAndBrowser } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ graceSecs: 2, logName: 'access' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+serverAndBrowser({ graceSecs: 2, logName: 'access' }, (s, b) => { server = s; browser = b; });
 
 /** Clicks the join button of `roomId` in the lobby and waits for the next page. */
 async function join(page, base, roomId) {

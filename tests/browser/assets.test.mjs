@@ -2,23 +2,13 @@
 // from a content-hashed URL (the import map in base.html rewrites `import … from './x.js'`), the page
 // CSP lets that import map run and nothing else inline, and the favicon is there.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, profile, createRoom, waitJoined, WAIT } from './harness.mjs';
+import { profile, createRoom, waitJoined, WAIT, serverAndBrowser } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ logName: 'assets' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+serverAndBrowser({ logName: 'assets' }, (s, b) => { server = s; browser = b; });
 
 const HASHED = /^\/static\/.+\.[0-9a-f]{16}\.[a-z]+$/;
 

@@ -2,25 +2,15 @@
 // without exit/join noise, leaving, and the room vanishing from a third profile's lobby. Also takes the
 // lobby and room screenshots (desktop and 375 px) under target/screenshots/.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, profile, createRoom, waitJoined, say, bubbles, notices, screenshot, makeGif, WAIT,
+  profile, createRoom, waitJoined, say, bubbles, notices, screenshot, makeGif, WAIT, serverAndBrowser,
 } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ graceSecs: 2, logName: 'chat' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+serverAndBrowser({ graceSecs: 2, logName: 'chat' }, (s, b) => { server = s; browser = b; });
 
 /** The member colour a profile sees as its own in the lobby. */
 async function myColor(page) {

@@ -4,25 +4,15 @@
 // kicking (and the kicked member kept out), and deleting the room. Also takes screenshots of a room with
 // the member list, a whisper and the owner tools under target/screenshots/.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, profile, createRoom, waitJoined, say, notices, screenshot, makeGif, WAIT,
+  profile, createRoom, waitJoined, say, notices, screenshot, makeGif, WAIT, serverAndBrowser,
 } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ graceSecs: 1, logName: 'exercises' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+serverAndBrowser({ graceSecs: 1, logName: 'exercises' }, (s, b) => { server = s; browser = b; });
 
 /** The member id and colour of the profile whose room page this is. */
 async function whoAmI(page) {

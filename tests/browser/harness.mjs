@@ -3,6 +3,7 @@
 // helpers that watch every URL a profile touches.
 
 import { spawn } from 'node:child_process';
+import { before, after } from 'node:test';
 import { mkdtempSync, mkdirSync, rmSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -85,6 +86,25 @@ export async function startServer({ dataDir, port = 0, graceSecs = 1, logName = 
 }
 
 /** Launches headless Chromium (playwright gives each launch a fresh temporary user-data-dir). */
+/**
+ * Starts a server (with `options`, as `startServer`) and a browser before the file's tests and stops both
+ * after them; `use(server, browser)` receives them once they are up.
+ */
+export function serverAndBrowser(options, use) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer(options);
+    browser = await launchBrowser();
+    use(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    server?.cleanup();
+  });
+}
+
 export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }

@@ -2,23 +2,13 @@
 // the reader scrolls up (keeping the view in place), and only follows new messages while the reader is
 // at the bottom.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, profile, createRoom, waitJoined, say, bubbles, WAIT } from './harness.mjs';
+import { profile, createRoom, waitJoined, say, bubbles, WAIT, serverAndBrowser } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ graceSecs: 2, logName: 'history' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+serverAndBrowser({ graceSecs: 2, logName: 'history' }, (s, b) => { server = s; browser = b; });
 
 test('earlier messages load on scroll up; new ones scroll into view only at the bottom', async () => {
   const base = server.base;

@@ -3,24 +3,14 @@
 // kicked rooms without an active 입장, live changes to rooms beyond the page — plus the error pages
 // in English. Screenshots of the 200-room lobby go to docs/ (lobby-desktop.png, lobby-phone.png).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launchBrowser, profile, waitJoined, repo, WAIT } from './harness.mjs';
+import { profile, waitJoined, repo, WAIT, serverAndBrowser } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ logName: 'lobby' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+serverAndBrowser({ logName: 'lobby' }, (s, b) => { server = s; browser = b; });
 
 /** Runs a GraphQL operation as the profile `p` (its cookies, so its identity); returns `data`. */
 async function gql(p, query, variables = {}) {

@@ -4,28 +4,18 @@
 // A query, a mutation and a live subscription are run through GraphiQL's own UI; when the CDN is
 // unreachable or serves a tampered file, the page shows its fallback message.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launchBrowser, profile, screenshot, repo, WAIT } from './harness.mjs';
+import { profile, screenshot, repo, WAIT, serverAndBrowser } from './harness.mjs';
 
 const MODULES = join(repo, 'tests', 'browser', 'node_modules');
 const CDN = 'https://unpkg.com/';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ logName: 'playground' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+serverAndBrowser({ logName: 'playground' }, (s, b) => { server = s; browser = b; });
 
 /**
  * Answers `https://unpkg.com/<package>@<version>/<file>` from node_modules, as the CDN would (with CORS,

@@ -4,27 +4,17 @@
 // "(나)", runs of one sender, the new-messages hint, links, local times, the phone layout). Writes the
 // room screenshots docs/room-desktop.png and docs/room-phone.png.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  repo, startServer, launchBrowser, profile, createRoom, waitJoined, say, bubbles, notices, makeGif, WAIT,
+  repo, profile, createRoom, waitJoined, say, bubbles, notices, makeGif, WAIT, serverAndBrowser,
 } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ graceSecs: 1, logName: 'room' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+serverAndBrowser({ graceSecs: 1, logName: 'room' }, (s, b) => { server = s; browser = b; });
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 375, height: 740 };

@@ -3,23 +3,13 @@
 // literal text it is — in the live lobby, the server-rendered lobby, the room heading, live messages and
 // server-rendered history.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, profile, createRoom, waitJoined, say, bubbles, WAIT } from './harness.mjs';
+import { profile, createRoom, waitJoined, say, bubbles, WAIT, serverAndBrowser } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ graceSecs: 2, logName: 'xss' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+serverAndBrowser({ graceSecs: 2, logName: 'xss' }, (s, b) => { server = s; browser = b; });
 
 const TITLE = '<img src=x onerror="window.__pwned=1">방';
 const MESSAGES = [
