@@ -103,12 +103,8 @@ async fn nothing_is_sent_for_an_id_after_its_complete_even_by_a_running_mutation
     let mut ws = m.ws().await;
     // enterRoom checks the password with Argon2 on the blocking pool: it is still running when the
     // client completes its id and reuses it for a subscription at once.
-    ws.subscribe(
-        "x",
-        "mutation($r: ID!) { enterRoom(id: $r, password: \"비밀번호\") { id } }",
-        json!({ "r": room }),
-    )
-    .await;
+    ws.subscribe("x", "mutation($r: ID!) { enterRoom(id: $r, password: \"비밀번호\") { id } }", json!({ "r": room }))
+        .await;
     ws.send_json(json!({ "type": "complete", "id": "x" })).await;
     ws.subscribe("x", "subscription { lobby { __typename } }", json!({})).await;
     let mut seen = Vec::new();
