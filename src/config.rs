@@ -129,7 +129,8 @@ pub struct ServeArgs {
     /// Events replayed on resume before the client is told to refetch history instead.
     #[arg(long, env = "GIFCHAT_REPLAY_CAP", default_value_t = 500)]
     pub replay_cap: u32,
-    /// Seconds a client gets to send a request's headers (against slowloris).
+    /// Seconds a client gets to send a request's headers (against slowloris); also how long a kept-alive
+    /// connection may sit idle before its next request.
     #[arg(long, env = "GIFCHAT_HEADER_TIMEOUT_SECS", default_value_t = 10.0)]
     pub header_timeout_secs: f64,
     /// Seconds a request body may go without progress before the request fails.

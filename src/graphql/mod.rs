@@ -5,7 +5,10 @@ mod connection;
 mod http;
 mod limits;
 mod live;
+mod media;
+mod params;
 mod playground;
+mod reached;
 mod resolvers;
 mod types;
 mod ws;
@@ -69,6 +72,7 @@ pub fn schema(hub: Arc<Hub>, limits: QueryLimits) -> AppSchema {
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .extension(limits::AliasLimit { max: limits.aliases })
+        .extension(reached::MarkExecution)
         .limit_directives(5)
         .limit_recursive_depth(32)
         // Suggestions ("did you mean") help attackers probe; introspection stays on for GraphiQL and the

@@ -46,7 +46,8 @@ pub struct WebConfig {
     pub ws: WsConfig,
     /// Upgraded sockets, so shutdown can wait for them.
     pub tracker: TaskTracker,
-    /// How long a client may take to send a request's headers.
+    /// How long a client may take to send a request's headers. hyper 1.x starts this timer whenever it
+    /// waits for a request head, so it also closes a kept-alive HTTP/1.1 connection left idle this long.
     pub header_read_timeout: Duration,
     /// How long a request body may go without progress.
     pub body_progress_timeout: Duration,
@@ -160,7 +161,8 @@ async fn run_to_completion(request: axum::extract::Request, next: axum::middlewa
 
 /// Serves `router` on `listener` until `shutdown` resolves; then ends subscriptions, closes WebSockets
 /// with 1001 and waits for in-flight requests and sockets — at most `WebConfig::shutdown_bound`, after
-/// which it returns anyway. A client gets `WebConfig::header_read_timeout` to send a request's headers.
+/// which it returns anyway. A client gets `WebConfig::header_read_timeout` to send a request's headers,
+/// and an HTTP/1.1 connection idle between requests is closed after the same time.
 /// Never binds or reads env itself.
 pub async fn serve(
     listener: TcpListener,

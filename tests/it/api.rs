@@ -132,7 +132,8 @@ async fn a_password_given_is_honoured_by_the_very_next_request_of_that_session_o
     for visitor in [&guest, &stranger] {
         assert_eq!(visitor.err_code(history, json!({"r": room})).await, "FORBIDDEN", "no password yet");
     }
-    guest.ok("mutation($r: ID!, $p: String) { enterRoom(id: $r, password: $p) { id } }", json!({"r": room, "p": "pw"}))
+    guest
+        .ok("mutation($r: ID!, $p: String) { enterRoom(id: $r, password: $p) { id } }", json!({"r": room, "p": "pw"}))
         .await;
     assert!(guest.ok(history, json!({"r": room})).await["messages"].is_array(), "the grant is seen at once");
     assert_eq!(stranger.err_code(history, json!({"r": room})).await, "FORBIDDEN", "another session is not granted");

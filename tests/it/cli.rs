@@ -116,8 +116,14 @@ fn migrate_is_idempotent_and_help_documents_settings() {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
     for flag in [
-        "--header-timeout-secs", "GIFCHAT_HEADER_TIMEOUT_SECS", "--body-timeout-secs", "--shutdown-secs",
-        "--ws-ping-secs", "--ws-idle-secs", "GIFCHAT_WS_IDLE_SECS", "--password-queue",
+        "--header-timeout-secs",
+        "GIFCHAT_HEADER_TIMEOUT_SECS",
+        "--body-timeout-secs",
+        "--shutdown-secs",
+        "--ws-ping-secs",
+        "--ws-idle-secs",
+        "GIFCHAT_WS_IDLE_SECS",
+        "--password-queue",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
@@ -187,7 +193,10 @@ async fn cli_changes_reach_connected_clients_of_a_running_server() {
     let mut ws = next.join(&id, None).await;
     assert_eq!(ws.next_event("r").await["kind"], "JOINED");
     let owner = ws.next_event("r").await;
-    assert_eq!((owner["kind"].as_str(), owner["member"]["id"].as_str()), (Some("OWNER_CHANGED"), Some(next.me().await.0.as_str())));
+    assert_eq!(
+        (owner["kind"].as_str(), owner["member"]["id"].as_str()),
+        (Some("OWNER_CHANGED"), Some(next.me().await.0.as_str()))
+    );
     let out = run(&app.data_dir, &["rooms", "delete", &id]).await;
     assert!(out.status.success(), "{out:?}");
     let closed = ws.next_item("r").await;

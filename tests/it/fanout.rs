@@ -30,7 +30,11 @@ async fn next_payload(ws: &mut Ws, id: &str) -> Value {
 
 /// Reads one socket until each of `ids` has produced a payload matching `wanted`; returns those payloads.
 /// (Several subscriptions share the socket, so no message may be skipped for the others.)
-async fn each_until(ws: &mut Ws, ids: &[&str], wanted: impl Fn(&Value) -> bool) -> std::collections::HashMap<String, Value> {
+async fn each_until(
+    ws: &mut Ws,
+    ids: &[&str],
+    wanted: impl Fn(&Value) -> bool,
+) -> std::collections::HashMap<String, Value> {
     let mut found = std::collections::HashMap::new();
     while found.len() < ids.len() {
         let m = ws.recv().await.expect("socket closed while waiting");
@@ -104,7 +108,8 @@ async fn subscriptions_with_different_selections_or_variables_each_get_exactly_t
     // replay exactly those two events from `after: 0` before they are live.
     let _seat_a = joined(&a, &room).await;
     let _seat_b = joined(&b, &room).await;
-    let texts = "subscription($id: ID!, $after: Int) { room(id: $id, after: $after) { ... on RoomEvent { seq text } } }";
+    let texts =
+        "subscription($id: ID!, $after: Int) { room(id: $id, after: $after) { ... on RoomEvent { seq text } } }";
     let kinds = "subscription($id: ID!, $after: Int) { room(id: $id, after: $after) {
         ... on RoomEvent { seq kind member { color } } } }";
     // One document, a variable that changes the rendering (not a root argument).
@@ -167,7 +172,12 @@ async fn a_viewer_dependent_field_is_never_answered_from_another_members_executi
         }
     }
     // The owner (second socket) sees the member list; the strangers get FORBIDDEN for that field.
-    assert_eq!(updates[1]["data"]["lobby"]["room"]["members"], json!([{ "member": { "id": owner_id } }]), "{}", updates[1]);
+    assert_eq!(
+        updates[1]["data"]["lobby"]["room"]["members"],
+        json!([{ "member": { "id": owner_id } }]),
+        "{}",
+        updates[1]
+    );
     for stranger_view in [&updates[0], &updates[2]] {
         assert_eq!(stranger_view["errors"][0]["extensions"]["code"], "FORBIDDEN", "{stranger_view}");
         assert!(!stranger_view.to_string().contains(&owner_id), "a stranger saw the owner's id: {stranger_view}");

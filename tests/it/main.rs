@@ -11,6 +11,8 @@ mod completion;
 mod exercises;
 mod fanout;
 mod gifs;
+mod graphql_http;
+mod graphql_http_audit;
 mod graphql_ws_js;
 mod hardening;
 mod live;

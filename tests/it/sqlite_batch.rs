@@ -46,12 +46,7 @@ async fn setup(n: usize) -> (tempfile::TempDir, SqliteStore, Vec<RoomId>, Connec
 
 /// Queues one append per room while `raw` holds the write lock, runs `meanwhile` inside that lock, then
 /// lets the batch go; returns each room's outcome (the seq, or the error text).
-async fn batched(
-    store: &SqliteStore,
-    rooms: &[RoomId],
-    raw: &Connection,
-    meanwhile: &str,
-) -> Vec<Result<i64, String>> {
+async fn batched(store: &SqliteStore, rooms: &[RoomId], raw: &Connection, meanwhile: &str) -> Vec<Result<i64, String>> {
     let store: Arc<dyn Store> = Arc::new(store.clone());
     raw.execute_batch("BEGIN IMMEDIATE").unwrap();
     // The first append is taken alone and waits for the lock; the rest queue up behind it.

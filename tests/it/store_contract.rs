@@ -624,7 +624,8 @@ async fn an_acknowledged_append_is_read_back_by_a_store_opened_afterwards(store:
                 let m = MemberId::generate();
                 for i in 0..5 {
                     let body = format!("durable {r}/{i}");
-                    let Appended::New(e) = store.append_event(&room, Some(&m), &text(&body), None, now_millis()).await.unwrap()
+                    let Appended::New(e) =
+                        store.append_event(&room, Some(&m), &text(&body), None, now_millis()).await.unwrap()
                     else {
                         panic!("no key, yet an existing event")
                     };

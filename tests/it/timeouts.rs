@@ -95,3 +95,48 @@ async fn an_upload_from_someone_not_in_the_room_is_refused_before_its_body_is_re
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
     assert_eq!(app.stored_gif_count().await, 0);
 }
+
+/// Reads one HTTP/1.1 response (head and a `Content-Length` body) from a connection that stays open.
+async fn read_one_response(tcp: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                if got.len() >= end + 4 + length {
+                    return;
+                }
+            }
+            let n = tcp.read(&mut buf).await.expect("the connection stays open for the response");
+            assert!(n > 0, "closed before the response was whole: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("a response");
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    // hyper 1.x starts its header-read timer whenever it waits for a request head, also the next one on a
+    // kept-alive connection, so this one setting bounds the idle wait between requests too.
+    let app = TestApp::spawn_with(|s| s.web.header_read_timeout = Duration::from_millis(1500)).await;
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    tcp.write_all(request).await.unwrap();
+    let first = read_one_response(&mut tcp).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    // Positive control: the connection is kept alive and reusable before the bound.
+    tcp.write_all(request).await.unwrap();
+    let second = read_one_response(&mut tcp).await;
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+    // Then silence: the server closes the connection (it would otherwise stay open forever).
+    let rest = read_until_closed(&mut tcp, WAIT).await.expect("the idle connection was never closed");
+    assert!(!rest.starts_with("HTTP/1.1 2"), "nothing but the close (or a 408): {rest}");
+}

@@ -25,6 +25,22 @@ async fn a_client_initiated_close_gets_the_servers_close_reply() {
 }
 
 #[tokio::test]
+async fn a_close_before_any_graphql_message_gets_the_reply_too_even_without_a_code() {
+    let app = TestApp::spawn().await;
+    // A bare WebSocket client: no session cookie, no connection_init, only the subprotocol the upgrade needs.
+    let mut ws = Ws::connect(&app.base, None, None).await.expect("upgrade");
+    let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+    ws.inner.send(Message::Close(Some(frame))).await.expect("send close");
+    assert_eq!(ws.close_code().await, Some(1000), "coded close before connection_init");
+    // An empty close frame is answered with an empty one; an unanswered close would end the stream or
+    // fail with a reset instead (which `close_code` cannot tell apart from an empty reply).
+    let mut ws = Ws::connect(&app.base, None, None).await.expect("upgrade");
+    ws.inner.send(Message::Close(None)).await.expect("send close");
+    let reply = tokio::time::timeout(WAIT, ws.inner.next()).await.expect("a reply or an end");
+    assert!(matches!(reply, Some(Ok(Message::Close(None)))), "the server's close reply: {reply:?}");
+}
+
+#[tokio::test]
 async fn a_client_that_stops_answering_is_closed_and_its_seat_follows_the_grace_rules() {
     let app = TestApp::spawn_with(|s| {
         s.web.ws.ping_after = Duration::from_millis(200);
@@ -103,12 +119,8 @@ async fn nothing_is_sent_for_an_id_after_its_complete_even_by_a_running_mutation
     let mut ws = m.ws().await;
     // enterRoom checks the password with Argon2 on the blocking pool: it is still running when the
     // client completes its id and reuses it for a subscription at once.
-    ws.subscribe(
-        "x",
-        "mutation($r: ID!) { enterRoom(id: $r, password: \"비밀번호\") { id } }",
-        json!({ "r": room }),
-    )
-    .await;
+    ws.subscribe("x", "mutation($r: ID!) { enterRoom(id: $r, password: \"비밀번호\") { id } }", json!({ "r": room }))
+        .await;
     ws.send_json(json!({ "type": "complete", "id": "x" })).await;
     ws.subscribe("x", "subscription { lobby { __typename } }", json!({})).await;
     let mut seen = Vec::new();
