@@ -49,7 +49,7 @@ impl Hub {
                 tracing::warn!(error = %e, "outbox relay failed");
             }
             // Sweeping is cheaper than relaying is urgent: every 8th tick (2 s at the default tick).
-            if ticks % 8 == 0 {
+            if ticks.is_multiple_of(8) {
                 if let Err(e) = self.sweep().await {
                     tracing::warn!(error = %e, "sweep failed");
                 }
