@@ -395,7 +395,8 @@ async fn migrating_a_mongodb_from_before_quotas_counts_the_gifs_it_holds() {
     let orphan = doc! { "_id": GifName::generate().as_str(), "room_id": RoomId::generate().as_str(), "size": 999_i64 };
     coll("gifs").insert_one(orphan).await.unwrap();
 
-    assert_eq!(MongoStore::connect(&uri).await.unwrap().migrate().await.unwrap(), vec![3]);
+    let applied = MongoStore::connect(&uri).await.unwrap().migrate().await.unwrap();
+    assert_eq!(applied, (3..=gifchat::store::MONGO_SCHEMA_VERSION).collect::<Vec<_>>());
     let store = MongoStore::open(&uri).await.unwrap();
     assert_eq!(store.gif_usage(&room).await.unwrap(), GifUsage { room: 345, total: 345 }, "orphans count nowhere");
     let quota = GifQuota { room: Some(400), total: None };
