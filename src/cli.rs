@@ -14,7 +14,7 @@ use crate::domain::{Color, RoomId};
 use crate::graphql::{self, QueryLimits, WsConfig};
 use crate::http::{self, AppState, WebConfig};
 use crate::hub::{Creator, Hub, HubConfig, HubError};
-use crate::store::{MongoStore, SqliteStore, Store};
+use crate::store::{GifQuota, MongoStore, SqliteStore, Store};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -72,6 +72,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rooms_per_minute: args.rooms_per_minute,
         lobby_page: args.lobby_page_size,
         hash_queue: args.password_queue,
+        gif_quota: GifQuota::from_flags(args.gif_room_quota_bytes, args.gif_total_quota_bytes),
         ..HubConfig::default()
     };
     let web = WebConfig {

@@ -113,6 +113,17 @@ pub struct ServeArgs {
     /// Largest GIF upload in bytes.
     #[arg(long, env = "GIFCHAT_GIF_MAX_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub gif_max_bytes: usize,
+    /// Bytes of GIFs one room may store, public and whispered together (default 50 MiB); 0 means no
+    /// limit. A full room refuses further uploads (HTTP 507, QUOTA_EXCEEDED) and keeps what it has; its
+    /// space comes back when the room is deleted.
+    #[arg(long, env = "GIFCHAT_GIF_ROOM_QUOTA_BYTES", default_value_t = crate::hub::DEFAULT_GIF_ROOM_QUOTA,
+          value_name = "BYTES")]
+    pub gif_room_quota_bytes: u64,
+    /// Bytes of GIFs all rooms together may store (default 2 GiB) — on MongoDB, shared by every server on
+    /// the database; 0 means no limit.
+    #[arg(long, env = "GIFCHAT_GIF_TOTAL_QUOTA_BYTES", default_value_t = crate::hub::DEFAULT_GIF_TOTAL_QUOTA,
+          value_name = "BYTES")]
+    pub gif_total_quota_bytes: u64,
     /// Text messages per member per minute.
     #[arg(long, env = "GIFCHAT_MESSAGES_PER_MINUTE", default_value_t = 60)]
     pub messages_per_minute: u32,

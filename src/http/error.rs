@@ -25,6 +25,10 @@ impl IntoResponse for HttpError {
             HubError::WrongPassword | HubError::Forbidden(_) | HubError::Removed => StatusCode::FORBIDDEN,
             HubError::RoomFull => StatusCode::CONFLICT,
             HubError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            // 507 Insufficient Storage (RFC 4918 §11.5): the request is fine, the server cannot store it.
+            // Not 413 (the file is not too large as such: it may fit another room) nor 422 (nothing to fix
+            // in the input); no Retry-After, as waiting frees nothing.
+            HubError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
             HubError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             HubError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -44,6 +44,13 @@ async fn upload_gif(
     let room = RoomId::parse(&id).ok_or(HubError::NotFound)?;
     // Membership and the upload rate are checked before a byte of the body is read.
     app.hub.admit_upload(&room, &member.id).await?;
+    // A body whose declared length cannot fit the GIF space left is refused unread too. The GIF is the
+    // body less its multipart framing; a body carrying more than the framing allowance besides its GIF
+    // is judged by its length (honest uploads are the file plus a few hundred bytes).
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let at_least = declared.map_or(0, |n| n.saturating_sub(MULTIPART_OVERHEAD as u64));
+    app.hub.check_gif_space(&room, at_least).await?;
     let max = app.web.gif_max_bytes;
     let mut file = None;
     let mut to: Option<String> = None;

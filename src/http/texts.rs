@@ -128,6 +128,8 @@ pub struct Texts {
     pub err_not_a_gif: &'static str,
     pub err_gif_damaged: &'static str,
     pub err_gif_too_large: &'static str,
+    pub err_room_gifs_full: &'static str,
+    pub err_gifs_full: &'static str,
     pub err_not_present: &'static str,
     pub err_self: &'static str,
     pub err_not_member: &'static str,
@@ -262,6 +264,9 @@ pub static KO: Texts = Texts {
     err_not_a_gif: "GIF 파일이 아닙니다. GIF 파일만 올릴 수 있습니다.",
     err_gif_damaged: "GIF 파일이 손상되었거나 완전하지 않습니다.",
     err_gif_too_large: "GIF의 크기나 프레임 수가 너무 큽니다.",
+    err_room_gifs_full: "이 방의 GIF 저장 공간이 가득 차서 더 올릴 수 없습니다. 이미 올린 GIF는 그대로 남아 있습니다.",
+    err_gifs_full:
+        "서버의 GIF 저장 공간이 가득 차서 지금은 GIF를 올릴 수 없습니다. 이미 올린 GIF는 그대로 남아 있습니다.",
     err_not_present: "상대가 방에 없어 귓속말을 보낼 수 없습니다.",
     err_self: "자신에게는 귓속말을 보낼 수 없습니다.",
     err_not_member: "방에 있지 않아 보낼 수 없습니다. 페이지를 새로 고쳐 다시 입장하세요.",
@@ -390,6 +395,9 @@ pub static EN: Texts = Texts {
     err_not_a_gif: "That file is not a GIF. Only GIF files can be uploaded.",
     err_gif_damaged: "The GIF file is damaged or incomplete.",
     err_gif_too_large: "The GIF is too large (its dimensions or number of frames).",
+    err_room_gifs_full:
+        "This room's GIF storage is full, so no more GIFs can be posted here. GIFs already posted stay.",
+    err_gifs_full: "The server's GIF storage is full, so GIFs cannot be posted for now. GIFs already posted stay.",
     err_not_present: "That member is no longer in the room, so the whisper could not be sent.",
     err_self: "You cannot whisper to yourself.",
     err_not_member: "You are no longer in this room. Reload the page to enter again.",

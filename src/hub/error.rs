@@ -3,7 +3,7 @@
 
 use crate::domain::InputError;
 use crate::gifcheck::GifError;
-use crate::store::StoreError;
+use crate::store::{QuotaScope, StoreError};
 
 /// Why the hub refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,16 @@ pub enum HubError {
         /// English detail for API users and logs.
         message: String,
     },
+    /// GIF storage is full — the room's quota or the quota of all rooms together — so this upload was not
+    /// stored; nothing stored before was touched. Not bad input (the same GIF may fit elsewhere or later)
+    /// and not a rate: space comes back only when GIFs are deleted with their rooms.
+    #[error("{}", quota_message(*.scope, *.limit))]
+    QuotaExceeded {
+        /// Which quota is full.
+        scope: QuotaScope,
+        /// Its size in bytes.
+        limit: u64,
+    },
     /// Too many requests of this kind; try again shortly.
     #[error("too many requests, slow down")]
     RateLimited,
@@ -47,12 +57,14 @@ impl HubError {
     }
 
     /// A finer reason within a code, for clients that explain refusals differently: `REMOVED` (a kicked
-    /// member); for `INVALID_INPUT` one of `EMPTY`, `TOO_LONG`, `FORBIDDEN_CHARACTERS`, `BAD_INPUT`, `NOT_A_GIF`, `GIF_DAMAGED`,
+    /// member); for `QUOTA_EXCEEDED` `ROOM_QUOTA` or `TOTAL_QUOTA`; for `INVALID_INPUT` one of `EMPTY`, `TOO_LONG`, `FORBIDDEN_CHARACTERS`, `BAD_INPUT`, `NOT_A_GIF`, `GIF_DAMAGED`,
     /// `GIF_TOO_LARGE`, `FILE_TOO_BIG`, `NO_FILE`, `NOT_PRESENT`, `SELF`.
     pub fn reason(&self) -> Option<&'static str> {
         match self {
             HubError::Removed => Some("REMOVED"),
             HubError::Invalid { reason, .. } => Some(reason),
+            HubError::QuotaExceeded { scope: QuotaScope::Room, .. } => Some("ROOM_QUOTA"),
+            HubError::QuotaExceeded { scope: QuotaScope::Total, .. } => Some("TOTAL_QUOTA"),
             _ => None,
         }
     }
@@ -65,9 +77,24 @@ impl HubError {
             HubError::RoomFull => "ROOM_FULL",
             HubError::Forbidden(_) | HubError::Removed => "FORBIDDEN",
             HubError::Invalid { .. } => "INVALID_INPUT",
+            HubError::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
             HubError::RateLimited => "RATE_LIMITED",
             HubError::Internal(_) => "INTERNAL",
         }
+    }
+}
+
+/// The English text of a quota refusal, naming the size in the unit it was most likely given in.
+fn quota_message(scope: QuotaScope, limit: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    let size = if limit >= MIB && limit.is_multiple_of(MIB) {
+        format!("{} MiB", limit / MIB)
+    } else {
+        format!("{limit} bytes")
+    };
+    match scope {
+        QuotaScope::Room => format!("this room's GIF storage ({size}) is full; the GIF was not stored"),
+        QuotaScope::Total => format!("the server's GIF storage ({size}) is full; the GIF was not stored"),
     }
 }
 
@@ -101,5 +128,20 @@ impl From<GifError> for HubError {
             GifError::TooLarge | GifError::TooManyFrames | GifError::TooManyPixels => "GIF_TOO_LARGE",
         };
         HubError::invalid(reason, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quota_refusal_names_its_scope_and_size_in_code_reason_and_text() {
+        let room = HubError::QuotaExceeded { scope: QuotaScope::Room, limit: 50 * 1024 * 1024 };
+        assert_eq!((room.code(), room.reason()), ("QUOTA_EXCEEDED", Some("ROOM_QUOTA")));
+        assert_eq!(room.to_string(), "this room's GIF storage (50 MiB) is full; the GIF was not stored");
+        let total = HubError::QuotaExceeded { scope: QuotaScope::Total, limit: 1000 };
+        assert_eq!((total.code(), total.reason()), ("QUOTA_EXCEEDED", Some("TOTAL_QUOTA")));
+        assert_eq!(total.to_string(), "the server's GIF storage (1000 bytes) is full; the GIF was not stored");
     }
 }

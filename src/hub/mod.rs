@@ -9,6 +9,7 @@ mod error;
 mod moderation;
 mod password;
 mod presence;
+mod quota;
 mod rooms;
 mod stream;
 
@@ -23,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
 use crate::domain::{MemberId, RoomId};
-use crate::store::Store;
+use crate::store::{GifQuota, Store};
 
 pub use error::HubError;
 pub use password::Hasher;
@@ -54,6 +55,8 @@ pub struct HubConfig {
     pub hash_queue: usize,
     /// Rooms on the lobby's first page (and in the lobby subscription's snapshot).
     pub lobby_page: u32,
+    /// Bytes of GIFs a room, and all rooms together, may store.
+    pub gif_quota: GifQuota,
 }
 
 impl Default for HubConfig {
@@ -69,9 +72,16 @@ impl Default for HubConfig {
             hash_parallelism: 2,
             hash_queue: 16,
             lobby_page: 50,
+            gif_quota: GifQuota { room: Some(DEFAULT_GIF_ROOM_QUOTA), total: Some(DEFAULT_GIF_TOTAL_QUOTA) },
         }
     }
 }
+
+/// Bytes of GIFs one room may store unless configured: ten uploads of the largest size.
+pub const DEFAULT_GIF_ROOM_QUOTA: u64 = 50 * 1024 * 1024;
+
+/// Bytes of GIFs all rooms together may store unless configured: a modest disk or MongoDB share.
+pub const DEFAULT_GIF_TOTAL_QUOTA: u64 = 2 * 1024 * 1024 * 1024;
 
 /// Per-member rate limiters, one per kind of action.
 struct Limits {

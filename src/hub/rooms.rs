@@ -102,7 +102,10 @@ impl Hub {
         };
         let search = search.map(str::trim).filter(|s| !s.is_empty());
         if search.is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
-            return Err(HubError::invalid("TOO_LONG", format!("the search text is longer than {MAX_SEARCH_CHARS} characters")));
+            return Err(HubError::invalid(
+                "TOO_LONG",
+                format!("the search text is longer than {MAX_SEARCH_CHARS} characters"),
+            ));
         }
         let query = RoomQuery { first, after, title: search.map(fold) };
         Ok(self.store.rooms_page(&query).await?)
@@ -191,7 +194,8 @@ impl Hub {
     /// a GIF within `limits`; anything after the GIF trailer is dropped before storing. With `to`, a
     /// whispered GIF: stored and
     /// filtered exactly like a text whisper (`to` must be another member present in the room), and its
-    /// file is served to the pair only.
+    /// file is served to the pair only. Public and whispered GIFs alike count toward the room's and the
+    /// total GIF quota; a full one refuses with `QUOTA_EXCEEDED` and stores nothing.
     pub async fn post_gif(
         &self,
         room: &RoomId,
@@ -223,7 +227,6 @@ impl Hub {
             Some(to) => Visibility::Pair(member.clone(), to.clone()),
             None => Visibility::Room,
         };
-        self.store.gif_put(room, &name, &visibility, bytes).await?;
         let cell = self.cell(room);
         let live = cell.live.lock().await;
         if !live.seats.contains_key(member) {
@@ -232,6 +235,9 @@ impl Hub {
         if let Some(to) = to {
             Self::check_recipient(member, to, live.seats.contains_key(to))?;
         }
+        // Stored under the room's lock, after the seat checks: a refused upload leaves nothing behind that
+        // would count against the quota, and uploads to one room meet the quota one at a time.
+        self.store_gif(room, &name, &visibility, bytes).await?;
         self.record(room, Some(member), EventKind::Gif { name, to: to.cloned() }).await
     }
 

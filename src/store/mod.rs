@@ -166,6 +166,74 @@ pub struct StoredGif {
     pub visibility: Visibility,
 }
 
+/// Limits on stored GIF bytes, enforced by [`Store::gif_put`] in the same atomic step as the insert, so
+/// concurrent uploads (on one server or several sharing a store) can never together pass a limit.
+/// `None` means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GifQuota {
+    /// Bytes one room's GIFs (public and whispered together) may take.
+    pub room: Option<u64>,
+    /// Bytes every room's GIFs together may take.
+    pub total: Option<u64>,
+}
+
+impl GifQuota {
+    /// No limit at all.
+    pub const NONE: GifQuota = GifQuota { room: None, total: None };
+
+    /// From the `serve` flags, where 0 means no limit (a quota of zero bytes would only switch GIFs off,
+    /// which nobody asks for by setting a size).
+    pub fn from_flags(room_bytes: u64, total_bytes: u64) -> Self {
+        GifQuota { room: (room_bytes > 0).then_some(room_bytes), total: (total_bytes > 0).then_some(total_bytes) }
+    }
+
+    /// Whether neither limit is set (then nothing needs reading before an upload).
+    pub fn is_unlimited(&self) -> bool {
+        self.room.is_none() && self.total.is_none()
+    }
+
+    /// The limit that `size` more bytes would pass, given what is stored now; the total is named first
+    /// when both are passed (deleting this room's GIFs would not be enough then). Reaching a limit
+    /// exactly is allowed.
+    pub fn exceeded_by(&self, usage: GifUsage, size: u64) -> Option<QuotaScope> {
+        let passes = |used: u64, limit: Option<u64>| limit.is_some_and(|l| used.saturating_add(size) > l);
+        if passes(usage.total, self.total) {
+            Some(QuotaScope::Total)
+        } else if passes(usage.room, self.room) {
+            Some(QuotaScope::Room)
+        } else {
+            None
+        }
+    }
+}
+
+/// Which GIF quota refused an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaScope {
+    /// The room's own quota.
+    Room,
+    /// The quota of all rooms together.
+    Total,
+}
+
+/// Bytes of GIFs stored, as counted by the store alongside every insert and delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GifUsage {
+    /// In one room (0 for a room that does not exist).
+    pub room: u64,
+    /// In every room together.
+    pub total: u64,
+}
+
+/// Outcome of [`Store::gif_put`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GifPut {
+    /// Stored and counted.
+    Stored,
+    /// Refused by a quota: nothing was stored and nothing already stored was touched.
+    Refused(QuotaScope),
+}
+
 /// Everything gifchat persists. Object-safe: the server holds an `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -228,10 +296,21 @@ pub trait Store: Send + Sync + 'static {
     async fn sessions_purge(&self, now: Millis) -> Result<u64>;
 
     // ---- GIFs ----
-    /// Stores validated GIF bytes for a room, with who may fetch them (a whispered GIF: its pair only).
-    async fn gif_put(&self, room: &RoomId, name: &GifName, visibility: &Visibility, bytes: Vec<u8>) -> Result<()>;
+    /// Stores validated GIF bytes for a room, with who may fetch them (a whispered GIF: its pair only),
+    /// if `quota` leaves room for them — checked and counted in one atomic step with the insert.
+    async fn gif_put(
+        &self,
+        room: &RoomId,
+        name: &GifName,
+        visibility: &Visibility,
+        bytes: Vec<u8>,
+        quota: GifQuota,
+    ) -> Result<GifPut>;
     /// The bytes of a stored GIF with who may fetch them.
     async fn gif_get(&self, name: &GifName) -> Result<Option<StoredGif>>;
+    /// Bytes of GIFs stored for `room` and in all rooms, from counters kept with every insert and delete
+    /// (one cheap read, no scan); a deleted room's GIFs no longer count.
+    async fn gif_usage(&self, room: &RoomId) -> Result<GifUsage>;
 
     // ---- outbox and health ----
     /// Outbox entries after `after`, oldest first.
@@ -245,4 +324,30 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox_prune(&self, before: Millis) -> Result<()>;
     /// Answers when the store is reachable (for `/healthz`).
     async fn ping(&self) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_flag_means_no_limit_and_any_other_value_is_a_limit_in_bytes() {
+        assert_eq!(GifQuota::from_flags(0, 0), GifQuota::NONE);
+        assert!(GifQuota::from_flags(0, 0).is_unlimited());
+        assert_eq!(GifQuota::from_flags(1, 0), GifQuota { room: Some(1), total: None });
+        assert!(!GifQuota::from_flags(0, 5).is_unlimited());
+    }
+
+    #[test]
+    fn reaching_a_quota_is_allowed_passing_it_by_one_byte_is_not_and_the_total_is_named_first() {
+        let quota = GifQuota { room: Some(100), total: Some(1000) };
+        let usage = |room, total| GifUsage { room, total };
+        assert_eq!(quota.exceeded_by(usage(60, 60), 40), None);
+        assert_eq!(quota.exceeded_by(usage(60, 60), 41), Some(QuotaScope::Room));
+        assert_eq!(quota.exceeded_by(usage(0, 990), 10), None);
+        assert_eq!(quota.exceeded_by(usage(0, 990), 11), Some(QuotaScope::Total));
+        assert_eq!(quota.exceeded_by(usage(100, 1000), 1), Some(QuotaScope::Total), "both full");
+        assert_eq!(quota.exceeded_by(usage(u64::MAX, u64::MAX), u64::MAX), Some(QuotaScope::Total), "no overflow");
+        assert_eq!(GifQuota::NONE.exceeded_by(usage(u64::MAX, u64::MAX), u64::MAX), None);
+    }
 }

@@ -40,6 +40,10 @@ export function explain(t, { code, reason, status } = {}, ctx = {}) {
       return t.errSelf;
     case 'REMOVED':
       return t.errRemoved;
+    case 'ROOM_QUOTA':
+      return t.errRoomGifsFull;
+    case 'TOTAL_QUOTA':
+      return t.errGifsFull;
     default:
       break;
   }
@@ -48,6 +52,8 @@ export function explain(t, { code, reason, status } = {}, ctx = {}) {
       return t.errNetwork;
     case 'RATE_LIMITED':
       return t.errRateLimited;
+    case 'QUOTA_EXCEEDED':
+      return t.errGifsFull;
     case 'INTERNAL':
       return t.errInternal;
     case 'NOT_FOUND':

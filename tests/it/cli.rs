@@ -151,6 +151,44 @@ fn timeouts_that_make_no_sense_are_refused_with_one_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--shutdown-secs"));
 }
 
+#[test]
+fn gif_quotas_that_are_not_a_byte_count_are_refused_with_a_usage_error_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare_cli_store(dir.path());
+    // `--ws-idle-secs=0` makes `serve` stop right after parsing: exit 1 (not clap's 2) proves the quota
+    // values before it were accepted, without starting a server.
+    let serve = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gifchat"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--ws-idle-secs=0"]).args(args).envs(cli_store_env(dir.path()));
+        cmd.envs(env.iter().copied()).env("RUST_LOG", "warn").output().unwrap()
+    };
+    for ok in ["0", "1", "52428800", "18446744073709551615"] {
+        for flag in ["--gif-room-quota-bytes", "--gif-total-quota-bytes"] {
+            let out = serve(&[&format!("{flag}={ok}")], &[]);
+            assert_eq!(out.status.code(), Some(1), "{flag}={ok} is a byte count: {out:?}");
+        }
+    }
+    let hostile = ["-1", "lots", "50MiB", "1.5", "", " 5", "18446744073709551616", "0x10"];
+    let flags = [
+        ("--gif-room-quota-bytes", "GIFCHAT_GIF_ROOM_QUOTA_BYTES"),
+        ("--gif-total-quota-bytes", "GIFCHAT_GIF_TOTAL_QUOTA_BYTES"),
+    ];
+    let help = stdout(&gifchat(dir.path(), &["serve", "--help"], None));
+    for (flag, env) in flags {
+        assert!(help.contains(flag) && help.contains(env), "--help lacks {flag} or {env}");
+        assert!(help.contains("0 means no limit"), "--help says what 0 means");
+    }
+    for (flag, env) in flags {
+        for value in hostile {
+            for out in [serve(&[&format!("{flag}={value}")], &[]), serve(&[], &[(env, value)])] {
+                assert_eq!(out.status.code(), Some(2), "{flag} {value:?}: {out:?}");
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains(&format!("invalid value '{value}' for '{flag}")), "{flag} {value:?}: {err}");
+            }
+        }
+    }
+}
+
 const LOBBY_SUB: &str = "subscription { lobby { __typename ... on RoomCreated { room { id title owner { id } } } ... on RoomRemoved { id } } }";
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod cli;
 mod completion;
 mod exercises;
 mod fanout;
+mod gif_quota;
 mod gifs;
 mod graphql_http;
 mod graphql_http_audit;

@@ -184,6 +184,10 @@ async fn a_user_moving_from_the_embedded_store_keeps_rooms_messages_sessions_and
     assert!(text(&again.stdout).contains("1 rooms, 0 events, 1 sessions, 0 GIFs"), "{again:?}");
 
     let mongo: Arc<dyn Store> = Arc::new(MongoStore::open(&uri).await.unwrap());
+    // The copied GIF counts toward the quotas, once, however often the copy ran.
+    let size = corpus::animated_gif().len() as u64;
+    let usage = mongo.gif_usage(&gifchat::domain::RoomId::parse(&room).unwrap()).await.unwrap();
+    assert_eq!(usage, gifchat::store::GifUsage { room: size, total: size });
     // A long grace period: the copied seat of `a` must not expire (and empty the room) mid-test.
     let app = TestApp::spawn_on(dir.path(), mongo, |s| s.hub.grace = Duration::from_secs(30)).await;
     let a = a.at(&app.base);

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use gifchat::domain::{now_millis, ClientKey, EventKind, GifName, MemberId, RoomId, Visibility};
 use gifchat::store::{
-    Appended, MongoStore, NewRoom, OutboxChange, Page, SeatClaim, SessionRow, SqliteStore, Store, StoredGif,
+    Appended, GifPut, GifQuota, MongoStore, NewRoom, OutboxChange, Page, SeatClaim, SessionRow, SqliteStore, Store,
+    StoredGif,
 };
 
 use crate::support::{required_mongodb_uri, uri_with_database};
@@ -101,6 +102,9 @@ macro_rules! contract_with_place {
 }
 
 contract_with_place!(an_acknowledged_append_is_read_back_by_a_store_opened_afterwards);
+
+/// Quotas and usage of GIF storage (after the macros, which it uses).
+mod gif_quota;
 
 contract!(
     concurrent_appends_to_many_rooms_are_gap_free_per_room_and_in_commit_order,
@@ -376,12 +380,18 @@ async fn gifs_round_trip_and_are_refused_for_a_missing_room(store: Arc<dyn Store
     let name = GifName::generate();
     // A 3 MiB body of every byte value: binary-safe and well past small-document sizes.
     let bytes: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
-    store.gif_put(&room, &name, &Visibility::Room, bytes.clone()).await.unwrap();
+    assert_eq!(
+        store.gif_put(&room, &name, &Visibility::Room, bytes.clone(), GifQuota::NONE).await.unwrap(),
+        GifPut::Stored
+    );
     assert_eq!(store.gif_get(&name).await.unwrap(), Some(StoredGif { bytes, visibility: Visibility::Room }));
     assert_eq!(store.gif_get(&GifName::generate()).await.unwrap(), None);
     let orphan = GifName::generate();
     assert!(
-        store.gif_put(&RoomId::generate(), &orphan, &Visibility::Room, b"GIF89a".to_vec()).await.is_err(),
+        store
+            .gif_put(&RoomId::generate(), &orphan, &Visibility::Room, b"GIF89a".to_vec(), GifQuota::NONE)
+            .await
+            .is_err(),
         "no such room"
     );
     assert_eq!(store.gif_get(&orphan).await.unwrap(), None, "nothing kept for a missing room");
@@ -392,8 +402,14 @@ async fn whispered_gifs_are_listed_only_for_their_pair_and_keep_their_pair(store
     let room = store.create_room(new_room(5, None), "t").await.unwrap().id;
     let (public, private) = (GifName::generate(), GifName::generate());
     let pair = Visibility::Pair(a.clone(), b.clone());
-    store.gif_put(&room, &public, &Visibility::Room, b"GIF89a-public".to_vec()).await.unwrap();
-    store.gif_put(&room, &private, &pair, b"GIF89a-private".to_vec()).await.unwrap();
+    assert_eq!(
+        store.gif_put(&room, &public, &Visibility::Room, b"GIF89a-public".to_vec(), GifQuota::NONE).await.unwrap(),
+        GifPut::Stored
+    );
+    assert_eq!(
+        store.gif_put(&room, &private, &pair, b"GIF89a-private".to_vec(), GifQuota::NONE).await.unwrap(),
+        GifPut::Stored
+    );
     assert_eq!(store.gif_get(&public).await.unwrap().unwrap().visibility, Visibility::Room);
     assert_eq!(
         store.gif_get(&private).await.unwrap(),
@@ -418,8 +434,14 @@ async fn deleting_a_room_takes_its_seats_events_and_gifs_with_it(store: Arc<dyn 
     store.append_event(&room, Some(&a), &text("gone"), None, 1).await.unwrap();
     store.append_event(&kept, Some(&a), &text("kept"), None, 1).await.unwrap();
     let (gone_gif, kept_gif) = (GifName::generate(), GifName::generate());
-    store.gif_put(&room, &gone_gif, &Visibility::Room, b"GIF89a-gone".to_vec()).await.unwrap();
-    store.gif_put(&kept, &kept_gif, &Visibility::Room, b"GIF89a-kept".to_vec()).await.unwrap();
+    assert_eq!(
+        store.gif_put(&room, &gone_gif, &Visibility::Room, b"GIF89a-gone".to_vec(), GifQuota::NONE).await.unwrap(),
+        GifPut::Stored
+    );
+    assert_eq!(
+        store.gif_put(&kept, &kept_gif, &Visibility::Room, b"GIF89a-kept".to_vec(), GifQuota::NONE).await.unwrap(),
+        GifPut::Stored
+    );
 
     assert!(store.delete_room(&room, "t").await.unwrap());
     assert!(!store.delete_room(&room, "t").await.unwrap(), "already gone");

@@ -28,7 +28,9 @@ pub struct ImportReport {
     pub gifs: u64,
 }
 
-fn room_doc(stored: &StoredRoom) -> Document {
+/// The room document; `gif_bytes` is what its GIFs already in the database take (the copy adds each GIF it
+/// inserts to the counters, so a repeated copy counts nothing twice).
+fn room_doc(stored: &StoredRoom, gif_bytes: i64) -> Document {
     let r = &stored.record.room;
     let seated: Vec<_> = stored.members.iter().filter(|m| m.present && !m.kicked).collect();
     let present: Vec<&str> = seated.iter().map(|m| m.member.as_str()).collect();
@@ -47,6 +49,7 @@ fn room_doc(stored: &StoredRoom) -> Document {
         "present": present,
         "joined": joined,
         "kicked": kicked,
+        "gif_bytes": gif_bytes,
     };
     put_opt(&mut d, "password_hash", stored.record.password_hash.as_deref());
     put_opt(&mut d, "owner", r.owner.as_ref().map(MemberId::as_str));
@@ -76,8 +79,9 @@ impl MongoStore {
         let mut report = ImportReport::default();
         for stored in source.export_rooms().await? {
             let id = stored.record.room.id.clone();
+            let gif_bytes = self.sum_gif_bytes(id.as_str()).await?;
             self.rooms()
-                .replace_one(doc! { "_id": id.as_str() }, room_doc(&stored))
+                .replace_one(doc! { "_id": id.as_str() }, room_doc(&stored, gif_bytes))
                 .upsert(true)
                 .await
                 .map_err(db_err)?;
@@ -95,15 +99,25 @@ impl MongoStore {
                 // A row whose file went missing has nothing to copy; the event then shows a broken image,
                 // as it did before.
                 let Some(stored) = source.gif_get(&name).await? else { continue };
+                let size = stored.bytes.len() as i64;
                 let mut gif = doc! {
-                    "_id": name.as_str(), "room_id": id.as_str(), "size": stored.bytes.len() as i64,
+                    "_id": name.as_str(), "room_id": id.as_str(), "size": size,
                     "bytes": Binary { subtype: BinarySubtype::Generic, bytes: stored.bytes },
                 };
                 // A whispered GIF stays fetchable by its pair only.
                 put_pair(&mut gif, &stored.visibility);
                 // GIF bytes never change under a name: a duplicate means an earlier run copied it.
+                // Copied GIFs count toward the quotas like uploaded ones, but are never refused: the copy
+                // moves what an operator already has.
                 match self.gifs().insert_one(gif).await {
-                    Ok(_) => report.gifs += 1,
+                    Ok(_) => {
+                        report.gifs += 1;
+                        self.rooms()
+                            .update_one(doc! { "_id": id.as_str() }, doc! { "$inc": { "gif_bytes": size } })
+                            .await
+                            .map_err(db_err)?;
+                        self.gif_usage_add(size).await?;
+                    }
                     Err(e) if is_duplicate_key(&e) => {}
                     Err(e) => return Err(db_err(e)),
                 }

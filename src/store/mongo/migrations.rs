@@ -11,11 +11,11 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
-use super::{db_err, int};
+use super::{db_err, int, MongoStore};
 use crate::store::{Result, StoreError};
 
 /// The schema version this build needs. Append steps to [`step`] and bump this.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The collections of version 1.
 const COLLECTIONS: &[&str] = &["meta", "rooms", "events", "sessions", "gifs", "outbox"];
@@ -52,6 +52,7 @@ async fn step(db: &Database, to: i64) -> Result<()> {
     match to {
         1 => initial(db).await,
         2 => listing(db).await,
+        3 => gif_usage(db).await,
         _ => Err(StoreError::Backend(format!("no migration step to version {to}"))),
     }
 }
@@ -156,5 +157,29 @@ async fn listing(db: &Database) -> Result<()> {
         let model = IndexModel::builder().keys(keys).options(options).build();
         rooms.create_index(model).await.map_err(db_err)?;
     }
+    Ok(())
+}
+
+/// Version 3: the GIF counters the storage quotas check (see `quota.rs`): each room's `gif_bytes` is the
+/// sum of its GIF documents' sizes, and the total is the sum over rooms (GIFs left behind by a room whose
+/// deletion was interrupted belong to no room and count nowhere). Setting, not adding, makes a repeated
+/// step harmless. Run it with no server of an older version uploading: their GIFs would go uncounted.
+async fn gif_usage(db: &Database) -> Result<()> {
+    let store = MongoStore { db: db.clone() };
+    let rooms = db.collection::<Document>("rooms");
+    let ids: Vec<Document> =
+        rooms.find(doc! {}).projection(doc! { "_id": 1 }).await.map_err(db_err)?.try_collect().await.map_err(db_err)?;
+    let mut total = 0_i64;
+    for room in ids {
+        let Ok(id) = room.get_str("_id") else { continue };
+        let bytes = store.sum_gif_bytes(id).await?;
+        rooms.update_one(doc! { "_id": id }, doc! { "$set": { "gif_bytes": bytes } }).await.map_err(db_err)?;
+        total = total.saturating_add(bytes);
+    }
+    db.collection::<Document>("meta")
+        .update_one(doc! { "_id": super::quota::USAGE_ID }, doc! { "$set": { "bytes": total } })
+        .upsert(true)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }

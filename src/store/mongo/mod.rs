@@ -10,6 +10,7 @@
 mod import;
 mod migrations;
 mod ops;
+mod quota;
 
 pub use import::ImportReport;
 pub use migrations::SCHEMA_VERSION;

@@ -9,7 +9,8 @@ use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, DateTime, Document};
 use super::{db_err, flag, int, is_duplicate_key, is_opt, opt_str, pair_of, put_opt, put_pair, MongoStore};
 use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId, Visibility};
 use crate::store::{
-    fold, literal_pattern, Appended, NewRoom, OutboxChange, OutboxEntry, Page, Result, RoomCursor, RoomQuery, RoomRecord, RoomsPage, SeatClaim, SessionRow, Store, StoreError, StoredGif,
+    fold, literal_pattern, Appended, GifPut, GifQuota, GifUsage, NewRoom, OutboxChange, OutboxEntry, Page, Result,
+    RoomCursor, RoomQuery, RoomRecord, RoomsPage, SeatClaim, SessionRow, Store, StoreError, StoredGif,
 };
 
 /// Conflicting writers retry this often before giving up; each lost race means another writer won,
@@ -132,7 +133,7 @@ impl MongoStore {
     }
 
     /// Whether the room document exists (a cheap `_id`-only read).
-    async fn room_exists(&self, room: &RoomId) -> Result<bool> {
+    pub(super) async fn room_exists(&self, room: &RoomId) -> Result<bool> {
         let found = self.rooms().find_one(doc! { "_id": room.as_str() }).projection(doc! { "_id": 1 }).await;
         Ok(found.map_err(db_err)?.is_some())
     }
@@ -186,6 +187,7 @@ impl Store for MongoStore {
             "joined": {},
             "present_count": 0_i64,
             "kicked": [],
+            "gif_bytes": 0_i64,
         };
         put_opt(&mut room, "password_hash", new.password_hash.as_deref());
         put_opt(&mut room, "owner", new.owner.as_ref().map(MemberId::as_str));
@@ -276,9 +278,18 @@ impl Store for MongoStore {
     async fn delete_room(&self, id: &RoomId, origin: &str) -> Result<bool> {
         // The room document (with its seats) goes first, so it vanishes from every list at once; events
         // and GIFs follow. A crash in between leaves orphans nobody can reach, never a room without history.
-        let gone = self.rooms().delete_one(doc! { "_id": id.as_str() }).await.map_err(db_err)?;
-        if gone.deleted_count == 0 {
-            return Ok(false);
+        // Deleting returns the room's GIF counter as it was at that instant: every reservation made for
+        // the room until then is in it, and none can be made after. That much leaves the total.
+        let gone = self
+            .rooms()
+            .find_one_and_delete(doc! { "_id": id.as_str() })
+            .projection(doc! { "gif_bytes": 1 })
+            .await
+            .map_err(db_err)?;
+        let Some(gone) = gone else { return Ok(false) };
+        let freed = if gone.contains_key("gif_bytes") { int(&gone, "gif_bytes")? } else { 0 };
+        if freed != 0 {
+            self.gif_usage_add(-freed).await?;
         }
         self.outbox_insert(origin, "room_removed", id).await?;
         self.events().delete_many(doc! { "room_id": id.as_str() }).await.map_err(db_err)?;
@@ -539,23 +550,42 @@ impl Store for MongoStore {
     }
 
     // ---- GIFs ----
-    /// Stores validated GIF bytes for a room, with who may fetch them (a whispered GIF: its pair only).
-    async fn gif_put(&self, room: &RoomId, name: &GifName, visibility: &Visibility, bytes: Vec<u8>) -> Result<()> {
+    /// Stores validated GIF bytes for a room, with who may fetch them (a whispered GIF: its pair only),
+    /// if `quota` leaves room for them — checked and counted in one atomic step with the insert.
+    async fn gif_put(
+        &self,
+        room: &RoomId,
+        name: &GifName,
+        visibility: &Visibility,
+        bytes: Vec<u8>,
+        quota: GifQuota,
+    ) -> Result<GifPut> {
         if bytes.len() > GIF_MAX {
             return Err(StoreError::Backend(format!("a GIF of {} bytes does not fit a MongoDB document", bytes.len())));
         }
+        let size = bytes.len() as i64;
+        // No transaction spans documents here: the bytes are reserved first, with conditional `$inc`s
+        // that only match while the limit leaves room (the total, then the room), and the GIF is
+        // inserted after. A reservation is undone when a later step fails; see `reserve_gif_bytes`.
+        if let Some(scope) = self.reserve_gif_bytes(room, size, quota).await? {
+            return Ok(GifPut::Refused(scope));
+        }
         let mut gif = doc! {
-            "_id": name.as_str(), "room_id": room.as_str(), "size": bytes.len() as i64,
+            "_id": name.as_str(), "room_id": room.as_str(), "size": size,
             "bytes": Binary { subtype: BinarySubtype::Generic, bytes },
         };
         put_pair(&mut gif, visibility);
-        self.gifs().insert_one(gif).await.map_err(db_err)?;
-        // Like the embedded store's foreign key: a GIF for a room deleted meanwhile is not kept.
+        if let Err(e) = self.gifs().insert_one(gif).await {
+            self.release_gif_bytes(room, size).await?;
+            return Err(db_err(e));
+        }
+        // Like the embedded store's foreign key: a GIF for a room deleted meanwhile is not kept. Its bytes
+        // left the total with the room's counter, so nothing is released here.
         if !self.room_exists(room).await? {
             self.gifs().delete_one(doc! { "_id": name.as_str() }).await.map_err(db_err)?;
             return Err(StoreError::Backend(format!("room {room} does not exist")));
         }
-        Ok(())
+        Ok(GifPut::Stored)
     }
 
     /// The bytes of a stored GIF with who may fetch them.
@@ -568,6 +598,22 @@ impl Store for MongoStore {
             other => return Err(StoreError::Backend(format!("gif {name:?}: bytes field is {other:?}"))),
         };
         Ok(Some(StoredGif { bytes, visibility: pair_of(&found)? }))
+    }
+
+    /// Bytes of GIFs stored for `room` and in all rooms, from counters kept with every insert and delete
+    /// (one cheap read, no scan); a deleted room's GIFs no longer count.
+    async fn gif_usage(&self, room: &RoomId) -> Result<GifUsage> {
+        let found = self
+            .rooms()
+            .find_one(doc! { "_id": room.as_str() })
+            .projection(doc! { "gif_bytes": 1 })
+            .await
+            .map_err(db_err)?;
+        let room = match found {
+            Some(d) if d.contains_key("gif_bytes") => int(&d, "gif_bytes")?,
+            _ => 0,
+        };
+        Ok(GifUsage { room: room.max(0) as u64, total: self.gif_usage_total().await?.max(0) as u64 })
     }
 
     // ---- outbox and health ----

@@ -20,6 +20,8 @@ const STEPS: &[Step] = &[
     Step { sql: LISTING, then: Some(fold_titles) },
     // 3: who may fetch a GIF.
     Step { sql: GIF_PAIRS, then: None },
+    // 4: GIF sizes and the usage counters the quotas check.
+    Step { sql: GIF_USAGE, then: Some(count_gif_bytes) },
 ];
 
 /// Version 1.
@@ -112,6 +114,50 @@ const GIF_PAIRS: &str = r#"
     ALTER TABLE gifs ADD COLUMN recipient TEXT;
     "#;
 
+/// Version 4: what GIFs take, for the storage quotas. Each GIF row records its size; `rooms.gif_bytes`
+/// and the one row of `gif_usage` are running sums kept by triggers in the same transaction as every
+/// insert and delete of a GIF row — including the cascade when a room is deleted — so a quota check
+/// reads two rows instead of summing every GIF. Sizes of existing GIFs are read from their files.
+const GIF_USAGE: &str = r#"
+    ALTER TABLE gifs ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN gif_bytes INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE gif_usage (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        bytes INTEGER NOT NULL
+    );
+    INSERT INTO gif_usage (id, bytes) VALUES (1, 0);
+    CREATE TRIGGER gif_stored AFTER INSERT ON gifs BEGIN
+        UPDATE rooms SET gif_bytes = gif_bytes + NEW.size WHERE id = NEW.room_id;
+        UPDATE gif_usage SET bytes = bytes + NEW.size WHERE id = 1;
+    END;
+    CREATE TRIGGER gif_dropped AFTER DELETE ON gifs BEGIN
+        UPDATE rooms SET gif_bytes = gif_bytes - OLD.size WHERE id = OLD.room_id;
+        UPDATE gif_usage SET bytes = bytes - OLD.size WHERE id = 1;
+    END;
+    "#;
+
+/// Fills the sizes of GIFs stored before version 4 from their files (beside the database, in `gifs/`),
+/// then the counters from the sizes. A row whose file is missing takes no space.
+fn count_gif_bytes(conn: &Connection) -> rusqlite::Result<()> {
+    let gif_dir =
+        conn.path().filter(|p| !p.is_empty()).and_then(|p| std::path::Path::new(p).parent()).map(|d| d.join("gifs"));
+    if let Some(dir) = gif_dir {
+        let names: Vec<String> = {
+            let mut stmt = conn.prepare("SELECT name FROM gifs")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for name in names {
+            let size = std::fs::metadata(dir.join(format!("{name}.gif"))).map(|m| m.len()).unwrap_or(0);
+            conn.execute("UPDATE gifs SET size = ?2 WHERE name = ?1", rusqlite::params![name, size as i64])?;
+        }
+    }
+    conn.execute_batch(
+        "UPDATE rooms SET gif_bytes = (SELECT coalesce(sum(g.size), 0) FROM gifs g WHERE g.room_id = rooms.id);
+         UPDATE gif_usage SET bytes = (SELECT coalesce(sum(size), 0) FROM gifs) WHERE id = 1;",
+    )
+}
+
 /// Fills `title_folded` for rooms made before version 2.
 fn fold_titles(conn: &Connection) -> rusqlite::Result<()> {
     let rooms: Vec<(String, String)> = {
@@ -180,7 +226,7 @@ mod tests {
                                                                       ('r1', 2, 900, 'joined', '{}');",
         )
         .unwrap();
-        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3]);
+        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3, 4]);
         // Counted seats, the newest chat (not the later notice), the folded title; no chat: creation time.
         assert_eq!(listing_of(&conn, "r1"), (2, 500, "café école".to_owned()));
         assert_eq!(listing_of(&conn, "r2"), (0, 200, "빈 방".to_owned()));
@@ -199,6 +245,43 @@ mod tests {
         assert_eq!((listing_of(&conn, "r1").0, listing_of(&conn, "r2").0), (2, 1));
         conn.execute("DELETE FROM members WHERE member_id = 'd'", []).unwrap();
         assert_eq!(listing_of(&conn, "r2").0, 0);
+        assert!(apply(&mut conn).unwrap().is_empty(), "a second run changes nothing");
+    }
+
+    #[test]
+    fn version_four_counts_the_gifs_already_stored_from_their_files_and_triggers_keep_the_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("gifs")).unwrap();
+        let mut conn = Connection::open(dir.path().join("gifchat.sqlite3")).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for step in &STEPS[..3] {
+            conn.execute_batch(step.sql).unwrap();
+        }
+        current(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO schema_version (version) VALUES (3);
+             INSERT INTO rooms (id, title, capacity, created_at) VALUES ('r1', 'a', 10, 1), ('r2', 'b', 10, 1);
+             INSERT INTO gifs (name, room_id) VALUES ('g1', 'r1'), ('g2', 'r1'), ('g3', 'r2'), ('lost', 'r2');",
+        )
+        .unwrap();
+        for (name, len) in [("g1", 100), ("g2", 20), ("g3", 7)] {
+            std::fs::write(dir.path().join("gifs").join(format!("{name}.gif")), vec![0u8; len]).unwrap();
+        }
+        assert_eq!(apply(&mut conn).unwrap(), vec![4]);
+        let room_bytes = |conn: &Connection, id: &str| -> i64 {
+            conn.query_row("SELECT gif_bytes FROM rooms WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+        };
+        let total =
+            |conn: &Connection| -> i64 { conn.query_row("SELECT bytes FROM gif_usage", [], |r| r.get(0)).unwrap() };
+        // Sizes from the files; a row whose file is gone takes nothing.
+        assert_eq!((room_bytes(&conn, "r1"), room_bytes(&conn, "r2"), total(&conn)), (120, 7, 127));
+        // From now on the triggers follow inserts, deletes and a room's cascade.
+        conn.execute("INSERT INTO gifs (name, room_id, size) VALUES ('g4', 'r2', 50)", []).unwrap();
+        assert_eq!((room_bytes(&conn, "r2"), total(&conn)), (57, 177));
+        conn.execute("DELETE FROM rooms WHERE id = 'r1'", []).unwrap();
+        assert_eq!(total(&conn), 57, "a deleted room's GIFs leave the total");
+        conn.execute("DELETE FROM gifs WHERE name = 'g3'", []).unwrap();
+        assert_eq!((room_bytes(&conn, "r2"), total(&conn)), (50, 50));
         assert!(apply(&mut conn).unwrap().is_empty(), "a second run changes nothing");
     }
 }

@@ -7,7 +7,8 @@ use super::appender::AppendRequest;
 use super::{data_version, db_err, SqliteStore};
 use crate::domain::{ClientKey, EventKind, GifName, MemberId, Millis, Presence, Room, RoomEvent, RoomId, Visibility};
 use crate::store::{
-    fold, Appended, NewRoom, OutboxChange, OutboxEntry, Page, Result, RoomCursor, RoomQuery, RoomRecord, RoomsPage, SeatClaim, SessionRow, Store, StoreError, StoredGif,
+    fold, Appended, GifPut, GifQuota, GifUsage, NewRoom, OutboxChange, OutboxEntry, Page, Result, RoomCursor,
+    RoomQuery, RoomRecord, RoomsPage, SeatClaim, SessionRow, Store, StoreError, StoredGif,
 };
 
 /// Rooms with their live member count, shared by the single-room and list queries.
@@ -522,32 +523,61 @@ impl Store for SqliteStore {
     }
 
     // ---- GIFs ----
-    /// Stores validated GIF bytes for a room, with who may fetch them (a whispered GIF: its pair only).
-    async fn gif_put(&self, room: &RoomId, name: &GifName, visibility: &Visibility, bytes: Vec<u8>) -> Result<()> {
-        // File first, then the row: a row never points at a missing file.
+    /// Stores validated GIF bytes for a room, with who may fetch them (a whispered GIF: its pair only),
+    /// if `quota` leaves room for them — checked and counted in one atomic step with the insert.
+    async fn gif_put(
+        &self,
+        room: &RoomId,
+        name: &GifName,
+        visibility: &Visibility,
+        bytes: Vec<u8>,
+        quota: GifQuota,
+    ) -> Result<GifPut> {
+        // File first, then the row: a row never points at a missing file. A refused upload's file is
+        // removed again; until then it is only on disk, never counted or served.
         let path = self.gif_path(name);
         let tmp = path.with_extension("part");
         tokio::fs::write(&tmp, &bytes).await?;
         tokio::fs::rename(&tmp, &path).await?;
         let (room, name) = (room.clone(), name.clone());
+        let size = bytes.len() as u64;
         let (sender, recipient) = match visibility {
             Visibility::Room => (None, None),
             Visibility::Pair(a, b) => (Some(a.as_str().to_owned()), Some(b.as_str().to_owned())),
         };
-        let inserted = self
+        let outcome = self
             .write(move |conn| {
-                conn.execute(
-                    "INSERT INTO gifs (name, room_id, sender, recipient) VALUES (?1, ?2, ?3, ?4)",
-                    params![name.as_str(), room.as_str(), sender, recipient],
+                // IMMEDIATE: the counters read here cannot change before the insert, whichever connection
+                // (another server process on the same directory, the CLI) writes next.
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+                let room_bytes: Option<i64> = tx
+                    .query_row("SELECT gif_bytes FROM rooms WHERE id = ?1", [room.as_str()], |r| r.get(0))
+                    .optional()
+                    .map_err(db_err)?;
+                let Some(room_bytes) = room_bytes else {
+                    return Err(StoreError::Backend(format!("room {room} does not exist")));
+                };
+                let total: i64 =
+                    tx.query_row("SELECT bytes FROM gif_usage WHERE id = 1", [], |r| r.get(0)).map_err(db_err)?;
+                let usage = GifUsage { room: room_bytes.max(0) as u64, total: total.max(0) as u64 };
+                if let Some(scope) = quota.exceeded_by(usage, size) {
+                    return Ok(GifPut::Refused(scope));
+                }
+                // The triggers add `size` to the room's and the total counter in this transaction.
+                tx.execute(
+                    "INSERT INTO gifs (name, room_id, sender, recipient, size) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![name.as_str(), room.as_str(), sender, recipient, size as i64],
                 )
-                .map_err(db_err)
+                .map_err(db_err)?;
+                tx.commit().map_err(db_err)?;
+                Ok(GifPut::Stored)
             })
             .await;
-        if inserted.is_err() {
-            // The room vanished meanwhile (foreign key): do not leave the file behind.
+        if !matches!(outcome, Ok(GifPut::Stored)) {
+            // Refused, or the room vanished meanwhile: do not leave the file behind.
             let _ = tokio::fs::remove_file(&path).await;
         }
-        inserted.map(|_| ())
+        outcome
     }
 
     /// The bytes of a stored GIF with who may fetch them.
@@ -576,6 +606,23 @@ impl Store for SqliteStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Bytes of GIFs stored for `room` and in all rooms, from counters kept with every insert and delete
+    /// (one cheap read, no scan); a deleted room's GIFs no longer count.
+    async fn gif_usage(&self, room: &RoomId) -> Result<GifUsage> {
+        let room = room.clone();
+        self.read(move |conn| {
+            let (room, total): (Option<i64>, i64) = conn
+                .query_row(
+                    "SELECT (SELECT gif_bytes FROM rooms WHERE id = ?1), (SELECT bytes FROM gif_usage WHERE id = 1)",
+                    [room.as_str()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(db_err)?;
+            Ok(GifUsage { room: room.unwrap_or(0).max(0) as u64, total: total.max(0) as u64 })
+        })
+        .await
     }
 
     // ---- outbox and health ----
