@@ -12,6 +12,7 @@ use axum::Router;
 use tokio::sync::Mutex;
 
 use super::{ws, Viewer};
+use crate::http::client::Client;
 use crate::http::session::CurrentMember;
 use crate::http::AppState;
 
@@ -46,6 +47,7 @@ fn bad_request(message: &str) -> Response {
 /// Executes one operation from a JSON body.
 async fn execute_graphql(
     State(app): State<AppState>,
+    client: Client,
     member: CurrentMember,
     headers: HeaderMap,
     body: Bytes,
@@ -66,7 +68,7 @@ async fn execute_graphql(
         Err(_) => return bad_request("the body is not a GraphQL request"),
     };
     let viewer = Viewer(Arc::new(Mutex::new(member)));
-    let response = app.schema.execute(request.data(viewer)).await;
+    let response = app.schema.execute(request.data(viewer).data(client)).await;
     // async-graphql-axum's response type adds the headers and cache control resolvers set.
     async_graphql_axum::GraphQLResponse::from(response).into_response()
 }

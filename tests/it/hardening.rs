@@ -290,7 +290,10 @@ async fn requests_naming_rooms_that_do_not_exist_leave_no_state_behind() {
             ("mutation($r: ID!) { leaveRoom(id: $r) }", json!({ "r": id })),
             ("mutation($r: ID!) { deleteRoom(id: $r) }", json!({ "r": id })),
             ("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({ "r": id, "m": other })),
-            ("mutation($r: ID!, $m: ID!) { transferOwnership(roomId: $r, memberId: $m) { id } }", json!({ "r": id, "m": other })),
+            (
+                "mutation($r: ID!, $m: ID!) { transferOwnership(roomId: $r, memberId: $m) { id } }",
+                json!({ "r": id, "m": other }),
+            ),
         ] {
             assert_eq!(m.err_code(q, vars).await, "NOT_FOUND");
         }
@@ -316,7 +319,9 @@ async fn a_kicked_member_can_no_longer_read_the_rooms_history() {
     // Positive control: a member reads the history.
     assert!(kicked.ok(history, json!({ "r": room })).await["messages"].is_array());
     let kicked_id = kicked.me().await.0;
-    owner.ok("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({ "r": room, "m": kicked_id })).await;
+    owner
+        .ok("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({ "r": room, "m": kicked_id }))
+        .await;
     owner.send(&room, "said after the kick").await;
     let refused = kicked.gql(history, json!({ "r": room })).await;
     let ext = &refused["errors"][0]["extensions"];
@@ -334,13 +339,16 @@ async fn a_kicked_subscriber_that_lagged_past_its_kick_is_still_closed_as_kicked
     wo.next_event("r").await;
     let kicked_id = crate::api::member_id(&kicked).await;
     // Not polled while far more than the bus buffers (256) is posted, the kick in the middle of it.
-    let stream = app.hub.join(&crate::api::parse_room(&room), &kicked_id, false, None).await.expect("join");
+    let stream = app.hub.join(&crate::api::parse_room(&room), &kicked_id, None, false, None).await.expect("join");
     let mut stream = Box::pin(stream);
     for i in 0..300 {
         owner.send(&room, &format!("m{i}")).await;
     }
     owner
-        .ok("mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }", json!({ "r": room, "m": kicked_id.to_string() }))
+        .ok(
+            "mutation($r: ID!, $m: ID!) { kick(roomId: $r, memberId: $m) }",
+            json!({ "r": room, "m": kicked_id.to_string() }),
+        )
         .await;
     for i in 0..300 {
         owner.send(&room, &format!("n{i}")).await;
