@@ -13,13 +13,13 @@ use crate::config::{Cli, Command, DataArgs, RoomsCommand, ServeArgs};
 use crate::domain::{Color, RoomId};
 use crate::graphql::{self, QueryLimits, WsConfig};
 use crate::http::{self, AppState, WebConfig};
-use crate::hub::{Creator, Hub, HubConfig, HubError};
+use crate::hub::{Creator, Hub, HubConfig, HubError, LimitConfig, PasswordLimits, PerMinute};
 use crate::store::{GifQuota, MongoStore, SqliteStore, Store};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Rooms { data, action } => rooms(data, action).await,
         Command::Migrate { data, from_data_dir } => migrate(&data, from_data_dir.as_deref()).await,
     }
@@ -61,15 +61,39 @@ pub fn build_state(store: Arc<dyn Store>, hub_config: HubConfig, web: WebConfig,
     AppState { hub, schema, web: Arc::new(web) }
 }
 
+/// The rate limits `serve` was given.
+fn limit_config(args: &ServeArgs) -> anyhow::Result<LimitConfig> {
+    let backoff = positive_secs(args.password_backoff_secs, "--password-backoff-secs")?;
+    let backoff_max = positive_secs(args.password_backoff_max_secs, "--password-backoff-max-secs")?;
+    if backoff_max < backoff {
+        bail!("--password-backoff-max-secs must not be less than --password-backoff-secs");
+    }
+    let pair = |member, address| PerMinute { member, address };
+    Ok(LimitConfig {
+        rooms: pair(args.rooms_per_minute, args.address_rooms_per_minute),
+        messages: pair(args.messages_per_minute, args.address_messages_per_minute),
+        uploads: pair(args.uploads_per_minute, args.address_uploads_per_minute),
+        joins: pair(args.joins_per_minute, args.address_joins_per_minute),
+        typing: pair(args.typing_per_minute, args.address_typing_per_minute),
+        sessions_per_address: args.address_sessions_per_minute,
+        sockets_per_address: args.address_websockets as usize,
+        passwords: PasswordLimits {
+            free_tries: args.password_free_tries,
+            backoff,
+            backoff_max,
+            per_room_per_hour: args.room_password_tries_per_hour,
+        },
+        max_keys: args.limit_keys as usize,
+    })
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.data).await?;
     let hub_config = HubConfig {
         grace: secs(args.grace_secs, "--grace-secs")?,
         unused_room_ttl: secs(args.unused_room_secs, "--unused-room-secs")?,
         replay_cap: args.replay_cap.max(1),
-        messages_per_minute: args.messages_per_minute,
-        uploads_per_minute: args.uploads_per_minute,
-        rooms_per_minute: args.rooms_per_minute,
+        limits: limit_config(&args)?,
         lobby_page: args.lobby_page_size,
         hash_queue: args.password_queue,
         gif_quota: GifQuota::from_flags(args.gif_room_quota_bytes, args.gif_total_quota_bytes),
@@ -85,6 +109,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         header_read_timeout: positive_secs(args.header_timeout_secs, "--header-timeout-secs")?,
         body_progress_timeout: positive_secs(args.body_timeout_secs, "--body-timeout-secs")?,
         shutdown_bound: secs(args.shutdown_secs, "--shutdown-secs")?,
+        trusted_proxies: args.trusted_proxies.clone(),
         ws: WsConfig {
             ping_after: positive_secs(args.ws_ping_secs, "--ws-ping-secs")?,
             idle_timeout: positive_secs(args.ws_idle_secs, "--ws-idle-secs")?,

@@ -6,6 +6,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::http::client::TrustedProxies;
+
+/// A count that must be at least 1 (0 would refuse everything; a limit is lifted by a large value).
+fn at_least_one() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..)
+}
+
 /// gifchat — real-time anonymous GIF chat rooms.
 #[derive(Debug, Parser)]
 #[command(name = "gifchat", version, about)]
@@ -19,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server (pages, GraphQL, WebSockets).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage rooms in the data directory (a running server shows the changes live).
     Rooms {
         /// Where the data is.
@@ -124,15 +131,65 @@ pub struct ServeArgs {
     #[arg(long, env = "GIFCHAT_GIF_TOTAL_QUOTA_BYTES", default_value_t = crate::hub::DEFAULT_GIF_TOTAL_QUOTA,
           value_name = "BYTES")]
     pub gif_total_quota_bytes: u64,
-    /// Text messages per member per minute.
-    #[arg(long, env = "GIFCHAT_MESSAGES_PER_MINUTE", default_value_t = 60)]
+    /// Text messages and whispers per member per minute.
+    #[arg(long, env = "GIFCHAT_MESSAGES_PER_MINUTE", default_value_t = 60, value_parser = at_least_one())]
     pub messages_per_minute: u32,
+    /// Text messages and whispers per client address per minute (IPv4 address or IPv6 /64; looser than
+    /// per member, since one address may be a whole NAT).
+    #[arg(long, env = "GIFCHAT_ADDRESS_MESSAGES_PER_MINUTE", default_value_t = 180, value_parser = at_least_one())]
+    pub address_messages_per_minute: u32,
     /// GIF uploads per member per minute.
-    #[arg(long, env = "GIFCHAT_UPLOADS_PER_MINUTE", default_value_t = 10)]
+    #[arg(long, env = "GIFCHAT_UPLOADS_PER_MINUTE", default_value_t = 10, value_parser = at_least_one())]
     pub uploads_per_minute: u32,
+    /// GIF uploads per client address per minute.
+    #[arg(long, env = "GIFCHAT_ADDRESS_UPLOADS_PER_MINUTE", default_value_t = 30, value_parser = at_least_one())]
+    pub address_uploads_per_minute: u32,
     /// Rooms a member may create per minute.
-    #[arg(long, env = "GIFCHAT_ROOMS_PER_MINUTE", default_value_t = 10)]
+    #[arg(long, env = "GIFCHAT_ROOMS_PER_MINUTE", default_value_t = 10, value_parser = at_least_one())]
     pub rooms_per_minute: u32,
+    /// Rooms a client address may create per minute.
+    #[arg(long, env = "GIFCHAT_ADDRESS_ROOMS_PER_MINUTE", default_value_t = 20, value_parser = at_least_one())]
+    pub address_rooms_per_minute: u32,
+    /// Joins per member per minute: entering a room (enterRoom, its page) and subscribing to one.
+    #[arg(long, env = "GIFCHAT_JOINS_PER_MINUTE", default_value_t = 30, value_parser = at_least_one())]
+    pub joins_per_minute: u32,
+    /// Joins per client address per minute.
+    #[arg(long, env = "GIFCHAT_ADDRESS_JOINS_PER_MINUTE", default_value_t = 120, value_parser = at_least_one())]
+    pub address_joins_per_minute: u32,
+    /// Typing signals per member per minute.
+    #[arg(long, env = "GIFCHAT_TYPING_PER_MINUTE", default_value_t = 60, value_parser = at_least_one())]
+    pub typing_per_minute: u32,
+    /// Typing signals per client address per minute.
+    #[arg(long, env = "GIFCHAT_ADDRESS_TYPING_PER_MINUTE", default_value_t = 240, value_parser = at_least_one())]
+    pub address_typing_per_minute: u32,
+    /// New sessions (anonymous identities) a client address may start per minute.
+    #[arg(long, env = "GIFCHAT_ADDRESS_SESSIONS_PER_MINUTE", default_value_t = 60, value_parser = at_least_one())]
+    pub address_sessions_per_minute: u32,
+    /// WebSockets a client address may have open at once; more are refused with 429.
+    #[arg(long, env = "GIFCHAT_ADDRESS_WEBSOCKETS", default_value_t = 64, value_parser = at_least_one())]
+    pub address_websockets: u32,
+    /// Wrong room passwords a client address may try per room before each further try doubles the wait.
+    #[arg(long, env = "GIFCHAT_PASSWORD_FREE_TRIES", default_value_t = 5)]
+    pub password_free_tries: u32,
+    /// Seconds of the first wait after the free password tries (then doubling).
+    #[arg(long, env = "GIFCHAT_PASSWORD_BACKOFF_SECS", default_value_t = 1.0)]
+    pub password_backoff_secs: f64,
+    /// Longest wait between password tries of one client address at one room, in seconds.
+    #[arg(long, env = "GIFCHAT_PASSWORD_BACKOFF_MAX_SECS", default_value_t = 900.0)]
+    pub password_backoff_max_secs: f64,
+    /// Password tries per room per hour from all addresses together (stops guessing spread over many
+    /// addresses; while spent, nobody new can enter that secret room).
+    #[arg(long, env = "GIFCHAT_ROOM_PASSWORD_TRIES_PER_HOUR", default_value_t = 60, value_parser = at_least_one())]
+    pub room_password_tries_per_hour: u32,
+    /// Most keys (members, addresses, rooms) each rate limiter tracks; beyond, new keys are refused
+    /// until idle ones are forgotten.
+    #[arg(long, env = "GIFCHAT_LIMIT_KEYS", default_value_t = 65_536, value_parser = at_least_one())]
+    pub limit_keys: u32,
+    /// Reverse proxies in front of the server (comma-separated CIDR ranges or addresses, e.g.
+    /// 10.0.0.0/8,::1). For requests from them, the client address is the right-most X-Forwarded-For entry
+    /// that is not one of them; everyone else's X-Forwarded-For is ignored. Default: none.
+    #[arg(long, env = "GIFCHAT_TRUSTED_PROXIES", default_value = "", hide_default_value = true, value_name = "CIDRS")]
+    pub trusted_proxies: TrustedProxies,
     /// Rooms on the lobby's first page and in the lobby subscription's first item (1–100); more load on demand.
     #[arg(long, env = "GIFCHAT_LOBBY_PAGE_SIZE", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(1..=100))]

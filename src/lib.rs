@@ -4,10 +4,11 @@
 //! - [`domain`]: plain types and rules (ids, validated inputs, colours, events); no I/O.
 //! - [`store`]: the [`Store`](store::Store) trait and its backends (SQLite embedded store, MongoDB).
 //! - [`bus`]: publish/subscribe between the hub and live subscriptions (in-process broadcast).
-//! - [`hub`]: the only code that changes state: validates, persists, then publishes; presence and grace.
+//! - [`hub`]: the only code that changes state: validates, persists, then publishes; presence and grace;
+//!   rate limits per member and per client address.
 //! - [`gifcheck`]: decides whether uploaded bytes are a complete, bounded GIF.
 //! - [`graphql`]: schema, hardened HTTP handler, graphql-transport-ws server.
-//! - [`http`]: router, sessions, GIF upload/serving, pages, `serve`.
+//! - [`http`]: router, client addresses (trusted proxies), sessions, GIF upload/serving, pages, `serve`.
 //! - [`config`] and [`cli`]: the command line and its subcommands.
 
 pub mod bus;

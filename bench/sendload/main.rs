@@ -9,8 +9,9 @@
 //!   ack's latency is measured from its *scheduled* time (so a stalled server cannot hide its queue), or
 //! - closed loop (`--rate 0`): every sender keeps `--inflight` sends outstanding, as fast as acks come.
 //!
-//! Run the server with a high `--messages-per-minute`; pin it and this tool to different cores, e.g.
-//! `taskset -c 0 target/release/gifchat serve --messages-per-minute 100000000 &` and
+//! Run the server with high `--messages-per-minute` and `--address-messages-per-minute` (every sender
+//! comes from one address); pin it and this tool to different cores, e.g. `taskset -c 0
+//! target/release/gifchat serve --messages-per-minute 100000000 --address-messages-per-minute 100000000 &` and
 //! `taskset -c 1 target/release/examples/sendload --url http://127.0.0.1:8005 --rate 5000 --server-pid $!`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +26,8 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The mutation every send uses (the pages' own shape: text plus a client key).
-const SEND: &str = "mutation($r: ID!, $t: String!, $k: String) { sendMessage(roomId: $r, text: $t, clientKey: $k) { seq } }";
+const SEND: &str =
+    "mutation($r: ID!, $t: String!, $k: String) { sendMessage(roomId: $r, text: $t, clientKey: $k) { seq } }";
 
 /// Command line, parsed by hand to keep this tool dependency-free beyond the crate's dev-dependencies.
 #[derive(Debug, Clone)]
@@ -123,7 +125,8 @@ async fn seat(url: &str, room: Option<String>, name: usize, tally: Arc<Tally>) -
     };
     gql(&http, url, "mutation($r: ID!) { enterRoom(id: $r) { id } }", json!({ "r": room })).await?;
     let cookie = jar.cookies(&url.parse().map_err(|e: url_error::E| e.to_string())?).ok_or("no session cookie")?;
-    let mut req = format!("{}/graphql/ws", url.replacen("http", "ws", 1)).into_client_request().map_err(|e| e.to_string())?;
+    let mut req =
+        format!("{}/graphql/ws", url.replacen("http", "ws", 1)).into_client_request().map_err(|e| e.to_string())?;
     req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
     req.headers_mut().insert("cookie", HeaderValue::from_bytes(cookie.as_bytes()).map_err(|e| e.to_string())?);
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| e.to_string())?;
@@ -204,7 +207,8 @@ async fn main() {
     let tally = Arc::new(Tally::default());
     let mut senders = Vec::new();
     for r in 0..args.rooms {
-        let first = seat(&args.url, None, r * args.members, tally.clone()).await.unwrap_or_else(|e| panic!("seat: {e}"));
+        let first =
+            seat(&args.url, None, r * args.members, tally.clone()).await.unwrap_or_else(|e| panic!("seat: {e}"));
         let room = first.room.clone();
         senders.push(Arc::new(first));
         for m in 1..args.members {
@@ -235,7 +239,8 @@ async fn main() {
     if args.rate == 0 {
         for s in &senders {
             for _ in 0..args.inflight {
-                let (s, url, tally, counter, record) = (s.clone(), url.clone(), tally.clone(), counter.clone(), record.clone());
+                let (s, url, tally, counter, record) =
+                    (s.clone(), url.clone(), tally.clone(), counter.clone(), record.clone());
                 tasks.push(tokio::spawn(async move {
                     while Instant::now() < end {
                         let n = counter.fetch_add(1, Ordering::Relaxed);
@@ -251,7 +256,8 @@ async fn main() {
             }
         }
     } else {
-        let (s_all, url2, tally2, record2, rate) = (senders.clone(), url.clone(), tally.clone(), record.clone(), args.rate);
+        let (s_all, url2, tally2, record2, rate) =
+            (senders.clone(), url.clone(), tally.clone(), record.clone(), args.rate);
         tasks.push(tokio::spawn(async move {
             let mut n: u64 = 0;
             loop {

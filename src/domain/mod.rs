@@ -3,11 +3,13 @@
 //! Everything that crosses a boundary (form, GraphQL argument, CLI flag) is parsed into one of these
 //! newtypes first, so the hub and the stores only ever see values that already obey the rules.
 
+mod client;
 pub mod color;
 mod event;
 mod ids;
 mod input;
 
+pub use client::ClientAddr;
 pub use color::Color;
 pub use event::{EndReason, EventKind, LobbyEvent, RoomEvent, RoomSignal, Visibility};
 pub use ids::{GifName, MemberId, RoomId};

@@ -21,6 +21,7 @@ use super::media::{self, Media};
 use super::params::{Params, ParamsError};
 use super::reached::Reached;
 use super::{ws, Viewer};
+use crate::http::client::Client;
 use crate::http::session::CurrentMember;
 use crate::http::AppState;
 
@@ -66,12 +67,14 @@ async fn query_graphql(State(app): State<AppState>, mut parts: Parts) -> Respons
         Ok(member) => member,
         Err(rejection) => return rejection.into_response(),
     };
-    execute(&app, member, request, media).await
+    let client = parts.extensions.get::<Client>().copied().unwrap_or_default();
+    execute(&app, member, client, request, media).await
 }
 
 /// Executes one operation from a JSON body.
 async fn execute_graphql(
     State(app): State<AppState>,
+    client: Client,
     member: CurrentMember,
     headers: HeaderMap,
     body: Bytes,
@@ -82,7 +85,7 @@ async fn execute_graphql(
     }
     let Some(media) = Media::negotiate(&headers) else { return not_acceptable() };
     match Params::from_json(&body) {
-        Ok(params) => execute(&app, member, params.into_request(), media).await,
+        Ok(params) => execute(&app, member, client, params.into_request(), media).await,
         Err(e) => malformed(media, &e),
     }
 }
@@ -91,10 +94,16 @@ async fn execute_graphql(
 /// 200 with a `data` entry, whatever field errors it holds. A request that failed before (parse,
 /// validation, variables, our limits) has no `data` entry (GraphQL spec, "Response") and gets 400 under
 /// graphql-response+json but 200 under application/json (GraphQL over HTTP, "Status Codes").
-async fn execute(app: &AppState, member: CurrentMember, request: async_graphql::Request, media: Media) -> Response {
+async fn execute(
+    app: &AppState,
+    member: CurrentMember,
+    client: Client,
+    request: async_graphql::Request,
+    media: Media,
+) -> Response {
     let viewer = Viewer(Arc::new(Mutex::new(member)));
     let reached = Arc::new(Reached::default());
-    let response = app.schema.execute(request.data(viewer).data(reached.clone())).await;
+    let response = app.schema.execute(request.data(viewer).data(client).data(reached.clone())).await;
     let (status, body) = if reached.executed() {
         (StatusCode::OK, serde_json::to_vec(&response))
     } else {

@@ -22,9 +22,11 @@ use crate::http::session::CurrentMember;
 use crate::hub::{Hub, HubError};
 
 pub use self::http::router;
+use crate::domain::ClientAddr;
+use crate::http::client::Client;
+pub use live::{FrameCache, FrameStats};
 pub use resolvers::{MutationRoot, QueryRoot, SubscriptionRoot};
 pub use types::rfc3339;
-pub use live::{FrameCache, FrameStats};
 pub use ws::WsConfig;
 
 /// The schema type.
@@ -46,6 +48,12 @@ pub(crate) fn viewer<'a>(ctx: &async_graphql::Context<'a>) -> async_graphql::Res
         return Err(coded("depends on the viewer", "INTERNAL"));
     }
     Err(coded("no session", "FORBIDDEN"))
+}
+
+/// The client address an operation comes from (put into each request's data by the HTTP handler and
+/// the WebSocket, from the upgrade request); `None` where unknown.
+pub(crate) fn client(ctx: &async_graphql::Context<'_>) -> Option<ClientAddr> {
+    ctx.data_opt::<Client>().and_then(|c| c.0)
 }
 
 /// Query limits (defaults: depth 10, complexity 500, aliases 30).
@@ -100,9 +108,25 @@ impl<T> GqlResult<T> for Result<T, HubError> {
                 if let Some(reason) = e.reason() {
                     ext.set("reason", reason);
                 }
+                if let Some(secs) = e.retry_after_secs() {
+                    ext.set("retryAfter", secs);
+                }
             })
         })
     }
+}
+
+/// A whole GraphQL response body for a request refused before it could execute (its session could not
+/// be minted), with the same extensions as [`GqlResult::gql`].
+pub(crate) fn refusal(e: &HubError) -> serde_json::Value {
+    let mut extensions = serde_json::json!({ "code": e.code() });
+    if let Some(reason) = e.reason() {
+        extensions["reason"] = reason.into();
+    }
+    if let Some(secs) = e.retry_after_secs() {
+        extensions["retryAfter"] = secs.into();
+    }
+    serde_json::json!({ "errors": [{ "message": e.to_string(), "extensions": extensions }] })
 }
 
 /// A GraphQL error with a code, for failures outside the hub.

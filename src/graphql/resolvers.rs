@@ -10,7 +10,7 @@ use futures::StreamExt;
 use super::connection::RoomConnection;
 use super::live::{LiveItem, LobbyItem, Preset, Tap};
 use super::types::{room_id, LobbyUpdate, Member, RoomEventObject, RoomObject, RoomUpdateObject};
-use super::{coded, viewer, GqlResult};
+use super::{client, coded, viewer, GqlResult};
 use crate::hub::{Creator, Hub, HubError};
 
 fn hub<'a>(ctx: &Context<'a>) -> &'a Arc<Hub> {
@@ -100,7 +100,7 @@ impl MutationRoot {
         password: Option<String>,
     ) -> async_graphql::Result<RoomObject> {
         let v = viewer(ctx)?.0.lock().await;
-        let creator = Creator::Member(v.id.clone());
+        let creator = Creator::Member(v.id.clone(), client(ctx));
         let room = hub(ctx).create_room(creator, &title, capacity.map(i64::from), password.as_deref()).await.gql()?;
         Ok(RoomObject(room))
     }
@@ -117,7 +117,7 @@ impl MutationRoot {
         let hub = hub(ctx);
         let mut v = viewer(ctx)?.0.lock().await;
         let granted = v.is_granted(&room);
-        if hub.enter_room(&room, &v.id, granted, password.as_deref()).await.gql()? {
+        if hub.enter_room(&room, &v.id, client(ctx), granted, password.as_deref()).await.gql()? {
             v.grant(&room).await.map_err(|e| {
                 tracing::error!(error = %e, "could not save a grant");
                 coded("internal error", "INTERNAL")
@@ -136,7 +136,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<RoomEventObject> {
         let room = parse_room(&room_id).gql()?;
         let member = viewer(ctx)?.0.lock().await.id.clone();
-        let event = hub(ctx).send_message(&room, &member, &text, client_key.as_deref()).await.gql()?;
+        let event = hub(ctx).send_message(&room, &member, client(ctx), &text, client_key.as_deref()).await.gql()?;
         Ok(RoomEventObject(event))
     }
 
@@ -161,7 +161,8 @@ impl MutationRoot {
         let room = parse_room(&room_id).gql()?;
         let to = parse_member(&member_id).gql()?;
         let me = viewer(ctx)?.0.lock().await.id.clone();
-        Ok(RoomEventObject(hub(ctx).whisper(&room, &me, &to, &text, client_key.as_deref()).await.gql()?))
+        let whispered = hub(ctx).whisper(&room, &me, client(ctx), &to, &text, client_key.as_deref()).await.gql()?;
+        Ok(RoomEventObject(whispered))
     }
 
     /// Hands the room to another present member (owner only).
@@ -192,7 +193,7 @@ impl MutationRoot {
     async fn typing(&self, ctx: &Context<'_>, room_id: ID) -> async_graphql::Result<bool> {
         let room = parse_room(&room_id).gql()?;
         let me = viewer(ctx)?.0.lock().await.id.clone();
-        hub(ctx).typing(&room, &me).await.gql()?;
+        hub(ctx).typing(&room, &me, client(ctx)).await.gql()?;
         Ok(true)
     }
 
@@ -264,7 +265,7 @@ impl SubscriptionRoot {
             v.refresh(hub.store().as_ref()).await;
             (v.id.clone(), v.is_granted(&room))
         };
-        let stream = hub.join(&room, &member, granted, after).await.gql()?;
+        let stream = hub.join(&room, &member, client(ctx), granted, after).await.gql()?;
         Ok(tapped(ctx, stream.map(LiveItem::Room).boxed(), |item| match item {
             LiveItem::Room(item) => Some(RoomUpdateObject::from(item)),
             LiveItem::Lobby(_) => None,

@@ -20,8 +20,9 @@ use tokio_stream::StreamMap;
 
 use super::live::{self, FrameCache, Inspected, LiveItem, LiveOp, Tap, Template};
 use super::{AppSchema, Viewer};
+use crate::http::client::Client;
 use crate::http::session::CurrentMember;
-use crate::http::AppState;
+use crate::http::{AppState, HttpError};
 
 /// The subprotocol name clients must offer.
 const PROTOCOL: &str = "graphql-transport-ws";
@@ -73,10 +74,13 @@ enum ClientMessage {
     Complete { id: String },
 }
 
-/// Upgrades to a graphql-transport-ws socket after checking Origin and the subprotocol.
+/// Upgrades to a graphql-transport-ws socket after checking Origin, the subprotocol and how many sockets
+/// the client's address has open (429 beyond the cap). The socket's operations act from the upgrade
+/// request's client address, so every limit holds over the socket as over HTTP.
 pub(super) async fn upgrade(
     State(app): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     member: CurrentMember,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -92,6 +96,11 @@ pub(super) async fn upgrade(
     if !offered {
         return (StatusCode::BAD_REQUEST, "offer the graphql-transport-ws subprotocol").into_response();
     }
+    // Held by the socket's task; dropped with it (or here, if the upgrade never completes).
+    let slot = match client.0.map(|addr| app.hub.open_socket(addr)).transpose() {
+        Ok(slot) => slot,
+        Err(e) => return HttpError(e).into_response(),
+    };
     let cfg = app.web.ws.clone();
     let viewer = Viewer(Arc::new(Mutex::new(member)));
     let schema = app.schema.clone();
@@ -108,7 +117,10 @@ pub(super) async fn upgrade(
         .max_frame_size(cfg.max_message)
         .on_upgrade(move |socket| {
             // Tracked so shutdown can wait for sockets to close (axum does not wait for upgraded ones).
-            tracker.track_future(serve_socket(socket, schema, viewer, cfg, frames, token))
+            tracker.track_future(async move {
+                let _slot = slot;
+                serve_socket(socket, schema, viewer, client, cfg, frames, token).await
+            })
         })
 }
 
@@ -130,6 +142,7 @@ async fn serve_socket(
     mut socket: WebSocket,
     schema: AppSchema,
     viewer: Viewer,
+    client: Client,
     cfg: WsConfig,
     frames: Arc<FrameCache>,
     shutdown: tokio_util::sync::CancellationToken,
@@ -227,7 +240,7 @@ async fn serve_socket(
                         feed(&mut socket, text(json!({"type": "error", "id": id, "payload": errors})), usize::MAX).await
                     }
                     ClientMessage::Subscribe { id, payload } => {
-                        ops.start(id, *payload, &schema, &viewer, &out_tx);
+                        ops.start(id, *payload, &schema, &viewer, client, &out_tx);
                         Ok(())
                     }
                     ClientMessage::Complete { id } => {
@@ -294,13 +307,14 @@ impl Operations {
         request: async_graphql::Request,
         schema: &AppSchema,
         viewer: &Viewer,
+        client: Client,
         out: &mpsc::Sender<Outgoing>,
     ) {
         let key = self.next_key;
         self.next_key += 1;
         let Inspected { subscription, group } = live::inspect(&request);
         let live = group.map(|group| (LiveOp::new(Template::of(&request), group), Arc::new(Tap::default())));
-        let mut request = request.data(viewer.clone());
+        let mut request = request.data(viewer.clone()).data(client);
         let tap = live.as_ref().map(|(_, tap)| tap.clone());
         if let Some(tap) = &tap {
             request = request.data(tap.clone());

@@ -18,9 +18,10 @@ impl From<HubError> for HttpError {
     }
 }
 
-impl IntoResponse for HttpError {
-    fn into_response(self) -> Response {
-        let status = match &self.0 {
+impl HttpError {
+    /// The status of a hub refusal.
+    pub(crate) fn status(e: &HubError) -> StatusCode {
+        match e {
             HubError::NotFound => StatusCode::NOT_FOUND,
             HubError::WrongPassword | HubError::Forbidden(_) | HubError::Removed => StatusCode::FORBIDDEN,
             HubError::RoomFull => StatusCode::CONFLICT,
@@ -29,16 +30,29 @@ impl IntoResponse for HttpError {
             // Not 413 (the file is not too large as such: it may fit another room) nor 422 (nothing to fix
             // in the input); no Retry-After, as waiting frees nothing.
             HubError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
-            HubError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            HubError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             HubError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = Self::status(&self.0);
         let mut error = serde_json::json!({ "code": self.0.code(), "message": self.0.to_string() });
         // The finer reason (`NOT_A_GIF`, `FILE_TOO_BIG`, `NOT_PRESENT`, …) lets pages word the refusal.
         if let Some(reason) = self.0.reason() {
             error["reason"] = reason.into();
         }
+        if let Some(secs) = self.0.retry_after_secs() {
+            error["retryAfter"] = secs.into();
+        }
         let body = serde_json::json!({ "error": error });
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some((name, value)) = super::client::retry_after(&self.0) {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use super::client::Client;
 use super::session::{member_of_request, CurrentMember};
 use super::{AppState, HttpError};
 use crate::domain::{EventKind, GifName, MemberId, RoomId, Visibility};
@@ -35,6 +36,7 @@ async fn upload_gif(
     State(app): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    Client(addr): Client,
     member: CurrentMember,
     mut multipart: Multipart,
 ) -> Result<Response, HttpError> {
@@ -43,7 +45,7 @@ async fn upload_gif(
     }
     let room = RoomId::parse(&id).ok_or(HubError::NotFound)?;
     // Membership and the upload rate are checked before a byte of the body is read.
-    app.hub.admit_upload(&room, &member.id).await?;
+    app.hub.admit_upload(&room, &member.id, addr).await?;
     // A body whose declared length cannot fit the GIF space left is refused unread too. The GIF is the
     // body less its multipart framing; a body carrying more than the framing allowance besides its GIF
     // is judged by its length (honest uploads are the file plus a few hundred bytes).

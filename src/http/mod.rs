@@ -1,6 +1,7 @@
 //! HTTP: the router (each area owns its routes), shared state, the session layer, and `serve`.
 
 pub(crate) mod assets;
+pub mod client;
 mod error;
 mod gifs;
 mod pages;
@@ -55,6 +56,8 @@ pub struct WebConfig {
     pub shutdown_bound: Duration,
     /// Subscription items executed once for all the sockets that render them alike.
     pub frames: Arc<FrameCache>,
+    /// Proxies whose `X-Forwarded-For` names the client (none: the peer is always the client).
+    pub trusted_proxies: client::TrustedProxies,
 }
 
 impl Default for WebConfig {
@@ -72,6 +75,7 @@ impl Default for WebConfig {
             header_read_timeout: Duration::from_secs(10),
             body_progress_timeout: Duration::from_secs(20),
             shutdown_bound: Duration::from_secs(5),
+            trusted_proxies: client::TrustedProxies::default(),
         }
     }
 }
@@ -134,6 +138,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(error::healthz))
         .merge(assets::router())
         .fallback(pages::not_found)
+        // Every request learns its client address before anything else runs (limits key on it).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client::identify))
         .layer(axum::middleware::from_fn(run_to_completion))
         // A body that stops arriving fails its request instead of holding it open.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(state.web.body_progress_timeout))

@@ -9,12 +9,15 @@ use async_trait::async_trait;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::Session;
 
+use super::client::SessionGate;
 use crate::domain::{Color, MemberId, RoomId};
+use crate::hub::HubError;
 use crate::store::{SessionRow, Store};
 
 /// The one key under which gifchat keeps its data in a session.
@@ -178,15 +181,32 @@ pub struct CurrentMember {
     data: SessionData,
 }
 
+/// Why a request has no member.
+#[derive(Debug)]
+pub enum MemberError {
+    /// The session store failed.
+    Store(session_store::Error),
+    /// A new identity was needed, but the client's address has minted its allowance (`RATE_LIMITED`).
+    Refused(HubError),
+}
+
+impl From<session_store::Error> for MemberError {
+    fn from(e: session_store::Error) -> Self {
+        MemberError::Store(e)
+    }
+}
+
 impl CurrentMember {
-    /// Loads the member from `session`, creating one if this browser has none yet.
-    pub async fn from_session(session: Session) -> Result<Self, session_store::Error> {
+    /// Loads the member from `session`, creating one if this browser has none yet — if `gate` (the
+    /// per-address limit on new sessions) admits it.
+    pub async fn from_session(session: Session, gate: Option<&SessionGate>) -> Result<Self, MemberError> {
         let data = match session.get::<SessionData>(KEY).await {
             Ok(Some(d)) => d,
             // The store did not answer: fail rather than mint a new identity over the one it holds.
-            Err(tower_sessions::session::Error::Store(e)) => return Err(e),
+            Err(tower_sessions::session::Error::Store(e)) => return Err(e.into()),
             // No session yet, or data that no longer decodes: start a fresh identity.
             Ok(None) | Err(tower_sessions::session::Error::SerdeJson(_)) => {
+                gate.map(SessionGate::admit).transpose().map_err(MemberError::Refused)?;
                 let d = SessionData { member: MemberId::generate(), granted: Vec::new() };
                 session.insert(KEY, &d).await.map_err(|e| session_store::Error::Encode(e.to_string()))?;
                 d
@@ -258,13 +278,17 @@ pub async fn member_of_request(headers: &HeaderMap, cookie_name: &str, store: &d
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentMember {
-    type Rejection = (StatusCode, &'static str);
+    type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, state).await?;
-        CurrentMember::from_session(session).await.map_err(|e| {
-            tracing::error!(error = %e, "session unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "session store unavailable")
+        let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let gate = parts.extensions.get::<SessionGate>().cloned();
+        CurrentMember::from_session(session, gate.as_ref()).await.map_err(|e| match e {
+            MemberError::Refused(e) => super::client::refused(parts, e),
+            MemberError::Store(e) => {
+                tracing::error!(error = %e, "session unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, "session store unavailable").into_response()
+            }
         })
     }
 }

@@ -176,6 +176,8 @@ pub struct Texts {
     pub err_deleted: &'static str,
     pub err_left: &'static str,
     pub err_rate_limited: &'static str,
+    /// A refusal by a rate limit that says how long to wait (`{secs}`).
+    pub err_rate_limited_wait: &'static str,
     pub err_internal: &'static str,
     // Create-form validation.
     pub err_title_empty: &'static str,
@@ -310,6 +312,7 @@ pub static KO: Texts = Texts {
     err_deleted: "방이 삭제되었습니다.",
     err_left: "다른 창에서 방을 나갔습니다.",
     err_rate_limited: "요청이 너무 많습니다. 잠시 후 다시 시도하세요.",
+    err_rate_limited_wait: "요청이 너무 많습니다. {secs}초 후에 다시 시도하세요.",
     err_internal: "서버에 문제가 생겼습니다. 잠시 후 다시 시도하세요.",
     err_title_empty: "방 제목을 입력하세요.",
     err_title_long: "방 제목은 {max}자까지 쓸 수 있습니다.",
@@ -441,6 +444,7 @@ pub static EN: Texts = Texts {
     err_deleted: "The room was deleted.",
     err_left: "You left the room in another window.",
     err_rate_limited: "Too many requests. Please try again shortly.",
+    err_rate_limited_wait: "Too many requests. Please try again in {secs} seconds.",
     err_internal: "Something went wrong on the server. Please try again shortly.",
     err_title_empty: "Enter a room title.",
     err_title_long: "Room titles can be at most {max} characters long.",
@@ -490,6 +494,14 @@ impl Texts {
             "INTERNAL" => self.err_internal,
             _ => return None,
         })
+    }
+
+    /// The message for a rate-limited request, with the wait when it is known.
+    pub fn rate_limited(&self, retry_after_secs: Option<u64>) -> String {
+        match retry_after_secs {
+            Some(secs) => self.err_rate_limited_wait.replace("{secs}", &secs.to_string()),
+            None => self.err_rate_limited.to_owned(),
+        }
     }
 
     /// The create form's message for a refused input.
@@ -545,6 +557,13 @@ mod tests {
         assert_eq!(Texts::with_color(KO.typing, "#e0d66c"), "#e0d66c님이 입력 중…");
         assert_eq!(Texts::with_color(EN.typing, "#e0d66c"), "#e0d66c is typing…");
         assert_eq!(KO.refusal("REMOVED"), Some("방장이 내보낸 방에는 다시 들어갈 수 없습니다."));
+    }
+
+    #[test]
+    fn a_rate_limit_refusal_says_how_long_to_wait_in_each_language() {
+        assert_eq!(KO.rate_limited(Some(42)), "요청이 너무 많습니다. 42초 후에 다시 시도하세요.");
+        assert_eq!(EN.rate_limited(Some(42)), "Too many requests. Please try again in 42 seconds.");
+        assert_eq!(EN.rate_limited(None), EN.err_rate_limited);
     }
 
     #[test]

@@ -86,6 +86,8 @@ impl Hub {
 
     /// Deletes rooms that are empty and not held by anyone here, and rooms nobody entered in time.
     async fn sweep(&self) -> Result<(), HubError> {
+        // First: in memory only, so a store that fails below cannot keep the limiter tables growing.
+        self.sweep_limits();
         let ttl = i64::try_from(self.config.unused_room_ttl.as_millis()).unwrap_or(i64::MAX);
         let cutoff = now_millis().saturating_sub(ttl);
         for room in self.store.removable_rooms(cutoff).await? {
@@ -104,7 +106,6 @@ impl Hub {
                 _ => {}
             }
         }
-        self.sweep_limits();
         self.store.sessions_purge(now_millis()).await?;
         let keep = i64::try_from(OUTBOX_KEEP.as_millis()).unwrap_or(i64::MAX);
         self.store.outbox_prune(now_millis() - keep).await?;

@@ -1,6 +1,8 @@
 //! The hub's error type: one enum for every refusal a client can see, mapped once at each edge
 //! (GraphQL `extensions.code`, HTTP status, CLI exit).
 
+use std::time::Duration;
+
 use crate::domain::InputError;
 use crate::gifcheck::GifError;
 use crate::store::{QuotaScope, StoreError};
@@ -42,9 +44,10 @@ pub enum HubError {
         /// Its size in bytes.
         limit: u64,
     },
-    /// Too many requests of this kind; try again shortly.
+    /// Too many requests of this kind (from this member or this client address), or no capacity free
+    /// right now; try again after the wait it carries.
     #[error("too many requests, slow down")]
-    RateLimited,
+    RateLimited(Duration),
     /// Something broke inside; details are logged, never sent.
     #[error("internal error")]
     Internal(#[source] StoreError),
@@ -54,6 +57,23 @@ impl HubError {
     /// Bad input named by `reason` (one of the `INVALID_INPUT` reasons listed on [`HubError::reason`]).
     pub fn invalid(reason: &'static str, message: impl Into<String>) -> Self {
         HubError::Invalid { reason, message: message.into() }
+    }
+
+    /// Refused for want of capacity (a full queue, all decoders busy): worth retrying in a moment.
+    pub fn busy() -> Self {
+        HubError::RateLimited(Duration::from_secs(1))
+    }
+
+    /// For `RATE_LIMITED`: whole seconds to wait before retrying, rounded up and at least 1 (what
+    /// `Retry-After` and `extensions.retryAfter` carry).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            HubError::RateLimited(wait) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                Some(secs.max(1))
+            }
+            _ => None,
+        }
     }
 
     /// A finer reason within a code, for clients that explain refusals differently: `REMOVED` (a kicked
@@ -78,7 +98,7 @@ impl HubError {
             HubError::Forbidden(_) | HubError::Removed => "FORBIDDEN",
             HubError::Invalid { .. } => "INVALID_INPUT",
             HubError::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
-            HubError::RateLimited => "RATE_LIMITED",
+            HubError::RateLimited(_) => "RATE_LIMITED",
             HubError::Internal(_) => "INTERNAL",
         }
     }
@@ -143,5 +163,16 @@ mod tests {
         let total = HubError::QuotaExceeded { scope: QuotaScope::Total, limit: 1000 };
         assert_eq!((total.code(), total.reason()), ("QUOTA_EXCEEDED", Some("TOTAL_QUOTA")));
         assert_eq!(total.to_string(), "the server's GIF storage (1000 bytes) is full; the GIF was not stored");
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up_and_never_zero() {
+        let secs = |ms| HubError::RateLimited(Duration::from_millis(ms)).retry_after_secs();
+        assert_eq!(secs(0), Some(1));
+        assert_eq!(secs(1), Some(1));
+        assert_eq!(secs(1000), Some(1));
+        assert_eq!(secs(1001), Some(2));
+        assert_eq!(secs(59_500), Some(60));
+        assert_eq!(HubError::NotFound.retry_after_secs(), None);
     }
 }

@@ -6,6 +6,7 @@
 
 mod background;
 mod error;
+mod limits;
 mod moderation;
 mod password;
 mod presence;
@@ -14,19 +15,19 @@ mod rooms;
 mod stream;
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
-use crate::domain::{MemberId, RoomId};
+use crate::domain::{ClientAddr, MemberId, RoomId};
 use crate::store::{GifQuota, Store};
 
 pub use error::HubError;
+use limits::Limits;
+pub use limits::{Action, LimitConfig, PasswordLimits, PerMinute, SocketSlot};
 pub use password::Hasher;
 pub use presence::Seat;
 pub use rooms::{Creator, MAX_ROOMS_PAGE, MAX_SEARCH_CHARS};
@@ -43,12 +44,8 @@ pub struct HubConfig {
     pub tick: Duration,
     /// At most this many events are replayed on resume; beyond, the client is told to resync.
     pub replay_cap: u32,
-    /// Text messages per member per minute.
-    pub messages_per_minute: u32,
-    /// GIF uploads per member per minute.
-    pub uploads_per_minute: u32,
-    /// Rooms created per member per minute.
-    pub rooms_per_minute: u32,
+    /// Rate limits per member and per client address.
+    pub limits: LimitConfig,
     /// Password hashes running at once.
     pub hash_parallelism: usize,
     /// Password checks waiting for a free hasher before more are refused.
@@ -66,9 +63,7 @@ impl Default for HubConfig {
             unused_room_ttl: Duration::from_secs(600),
             tick: Duration::from_millis(250),
             replay_cap: 500,
-            messages_per_minute: 60,
-            uploads_per_minute: 10,
-            rooms_per_minute: 10,
+            limits: LimitConfig::default(),
             hash_parallelism: 2,
             hash_queue: 16,
             lobby_page: 50,
@@ -82,30 +77,6 @@ pub const DEFAULT_GIF_ROOM_QUOTA: u64 = 50 * 1024 * 1024;
 
 /// Bytes of GIFs all rooms together may store unless configured: a modest disk or MongoDB share.
 pub const DEFAULT_GIF_TOTAL_QUOTA: u64 = 2 * 1024 * 1024 * 1024;
-
-/// Per-member rate limiters, one per kind of action.
-struct Limits {
-    messages: DefaultKeyedRateLimiter<MemberId>,
-    uploads: DefaultKeyedRateLimiter<MemberId>,
-    rooms: DefaultKeyedRateLimiter<MemberId>,
-}
-
-fn quota(per_minute: u32) -> Quota {
-    // A full minute's worth may come as a burst; the bucket then refills evenly.
-    Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("max(1) is non-zero"))
-}
-
-/// Which limiter an action draws from.
-#[derive(Debug, Clone, Copy)]
-pub enum Action {
-    /// `sendMessage`.
-    Message,
-    /// `POST /room/:id/gif`.
-    Upload,
-    /// `createRoom`.
-    CreateRoom,
-}
-
 /// The state and rules of every room; cheap to share (`Arc<Hub>`).
 pub struct Hub {
     store: Arc<dyn Store>,
@@ -130,11 +101,7 @@ const DECODES: usize = 4;
 impl Hub {
     /// A hub over `store` and `bus`; `origin` names this process in the outbox.
     pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, config: HubConfig, origin: String) -> Arc<Self> {
-        let limits = Limits {
-            messages: RateLimiter::keyed(quota(config.messages_per_minute)),
-            uploads: RateLimiter::keyed(quota(config.uploads_per_minute)),
-            rooms: RateLimiter::keyed(quota(config.rooms_per_minute)),
-        };
+        let limits = Limits::new(&config.limits);
         Arc::new(Self {
             hasher: Hasher::with_queue(config.hash_parallelism, config.hash_queue),
             decodes: Arc::new(tokio::sync::Semaphore::new(DECODES)),
@@ -179,20 +146,35 @@ impl Hub {
         self.lag_recoveries.load(Ordering::Relaxed)
     }
 
-    /// Refuses with `RATE_LIMITED` when `member` has used up the quota for `action`.
-    pub fn check_rate(&self, member: &MemberId, action: Action) -> Result<(), HubError> {
-        let limiter = match action {
-            Action::Message => &self.limits.messages,
-            Action::Upload => &self.limits.uploads,
-            Action::CreateRoom => &self.limits.rooms,
-        };
-        limiter.check_key(member).map_err(|_| HubError::RateLimited)
+    /// Refuses with `RATE_LIMITED` when `member`, or the client address `addr` it acts from, has used
+    /// up its allowance for `action`.
+    pub fn check_rate(&self, member: &MemberId, addr: Option<ClientAddr>, action: Action) -> Result<(), HubError> {
+        self.limits.check(action, member, addr).map_err(HubError::RateLimited)
     }
 
-    /// Forgets idle rate-limit buckets so the maps stay bounded.
+    /// Admits minting a new session (anonymous identity) for a request from `addr`: without this, each
+    /// cookie-less request would come with fresh buckets.
+    pub fn admit_new_session(&self, addr: ClientAddr) -> Result<(), HubError> {
+        self.limits.new_session(addr).map_err(HubError::RateLimited)
+    }
+
+    /// A place for one more WebSocket from `addr`; hold it for as long as the socket lives.
+    pub fn open_socket(&self, addr: ClientAddr) -> Result<SocketSlot, HubError> {
+        self.limits.open_socket(addr).ok_or(HubError::RateLimited(limits::SOCKET_WAIT))
+    }
+
+    /// How many keys each limiter table holds now (observability; tests check the bound).
+    pub fn limit_table_sizes(&self) -> Vec<(String, usize)> {
+        self.limits.sizes()
+    }
+
+    /// How many password checks actually ran Argon2 (the limits refuse attempts before that).
+    pub fn password_checks(&self) -> u64 {
+        self.hasher.verifications()
+    }
+
+    /// Forgets idle rate-limit buckets so the tables stay small.
     fn sweep_limits(&self) {
-        self.limits.messages.retain_recent();
-        self.limits.uploads.retain_recent();
-        self.limits.rooms.retain_recent();
+        self.limits.sweep();
     }
 }

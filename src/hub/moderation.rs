@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::{Action, Hub, HubError};
 use crate::domain::{
-    now_millis, ClientKey, EndReason, EventKind, MemberId, MessageText, Presence, RoomEvent, RoomId, RoomSignal,
+    now_millis, ClientAddr, ClientKey, EndReason, EventKind, MemberId, MessageText, Presence, RoomEvent, RoomId,
+    RoomSignal,
 };
 use crate::store::Appended;
 
@@ -27,6 +28,7 @@ impl Hub {
         &self,
         room: &RoomId,
         from: &MemberId,
+        addr: Option<ClientAddr>,
         to: &MemberId,
         text: &str,
         key: Option<&str>,
@@ -39,7 +41,7 @@ impl Hub {
             return Err(HubError::Forbidden("enter the room first"));
         }
         Self::check_recipient(from, to, live.seats.contains_key(to))?;
-        self.check_rate(from, Action::Message)?;
+        self.check_rate(from, addr, Action::Message)?;
         let kind = EventKind::Whisper { to: to.clone(), text: text.as_str().to_owned() };
         // Published like any event: the streams filter by visibility, so only the pair ever receives it.
         match self.store.append_event(room, Some(from), &kind, key.as_ref(), now_millis()).await? {
@@ -101,8 +103,10 @@ impl Hub {
         self.announce_room(room).await
     }
 
-    /// `typing`: tells the others that `member` is typing; throttled, never stored.
-    pub async fn typing(&self, room: &RoomId, member: &MemberId) -> Result<(), HubError> {
+    /// `typing`: tells the others that `member` is typing; throttled, never stored. Every call counts
+    /// against the typing allowance, even one the per-seat throttle then drops: each costs the room's lock.
+    pub async fn typing(&self, room: &RoomId, member: &MemberId, addr: Option<ClientAddr>) -> Result<(), HubError> {
+        self.check_rate(member, addr, Action::Typing)?;
         let cell = self.existing_cell(room).ok_or(HubError::Forbidden("enter the room first"))?;
         let mut live = cell.live.lock().await;
         let Some(seat) = live.seats.get_mut(member) else { return Err(HubError::Forbidden("enter the room first")) };

@@ -3,6 +3,7 @@
 //! bounded queue; when it is full a check is refused at once (`RATE_LIMITED`) instead of making every honest
 //! password check wait behind a flood.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -20,19 +21,25 @@ pub struct Hasher {
     permits: Arc<Semaphore>,
     /// Hashes running or waiting.
     admitted: Arc<Semaphore>,
+    /// Verifications that ran Argon2 (observability: proves the attempt limits act before hashing).
+    verified: Arc<AtomicU64>,
 }
 
 impl Hasher {
     /// At most `parallel` hashes run at once and `queue` more wait.
     pub fn with_queue(parallel: usize, queue: usize) -> Self {
         let parallel = parallel.max(1);
-        Self { permits: Arc::new(Semaphore::new(parallel)), admitted: Arc::new(Semaphore::new(parallel + queue)) }
+        Self {
+            permits: Arc::new(Semaphore::new(parallel)),
+            admitted: Arc::new(Semaphore::new(parallel + queue)),
+            verified: Arc::default(),
+        }
     }
 
     /// A place in the queue (or `RATE_LIMITED` now), then a turn to run.
     async fn turn(&self) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), HubError> {
-        let admitted = self.admitted.clone().try_acquire_owned().map_err(|_| HubError::RateLimited)?;
-        let running = self.permits.clone().acquire_owned().await.map_err(|_| HubError::RateLimited)?;
+        let admitted = self.admitted.clone().try_acquire_owned().map_err(|_| HubError::busy())?;
+        let running = self.permits.clone().acquire_owned().await.map_err(|_| HubError::busy())?;
         Ok((admitted, running))
     }
 
@@ -50,11 +57,18 @@ impl Hasher {
         .map_err(|_| HubError::invalid("BAD_INPUT", "the password cannot be used"))
     }
 
+    /// How many verifications have run Argon2.
+    pub fn verifications(&self) -> u64 {
+        self.verified.load(Ordering::Relaxed)
+    }
+
     /// Whether `password` matches `phc` (constant-time comparison inside `argon2`).
     pub async fn verify(&self, password: Password, phc: String) -> Result<bool, HubError> {
         let permit = self.turn().await?;
+        let verified = self.verified.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            verified.fetch_add(1, Ordering::Relaxed);
             let Ok(parsed) = PasswordHash::new(&phc) else { return false };
             Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok()
         })
@@ -95,7 +109,7 @@ mod tests {
         while hasher.admitted.available_permits() > 0 {
             tokio::task::yield_now().await;
         }
-        assert!(matches!(hasher.verify(pw("secret"), phc.clone()).await, Err(HubError::RateLimited)));
+        assert!(matches!(hasher.verify(pw("secret"), phc.clone()).await, Err(HubError::RateLimited(_))));
         for b in busy {
             assert!(b.await.unwrap().unwrap(), "the admitted checks still complete");
         }

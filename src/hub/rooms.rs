@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use super::{Action, Hub, HubError};
 use crate::domain::{
-    now_millis, Capacity, ClientKey, EventKind, GifName, LobbyEvent, MemberId, MessageText, Password, Room, RoomEvent,
-    RoomId, RoomSignal, RoomTitle, Visibility,
+    now_millis, Capacity, ClientAddr, ClientKey, EventKind, GifName, LobbyEvent, MemberId, MessageText, Password, Room,
+    RoomEvent, RoomId, RoomSignal, RoomTitle, Visibility,
 };
 use crate::gifcheck::{self, GifLimits};
 use crate::store::{fold, Appended, NewRoom, Page, RoomCursor, RoomQuery, RoomRecord, RoomsPage};
@@ -13,8 +13,8 @@ use crate::store::{fold, Appended, NewRoom, Page, RoomCursor, RoomQuery, RoomRec
 /// Who created a room: a member (who becomes owner and has access) or the operator's CLI.
 #[derive(Debug, Clone)]
 pub enum Creator {
-    /// A visitor; owner from the start.
-    Member(MemberId),
+    /// A visitor, owner from the start, acting from a client address (none for in-process callers).
+    Member(MemberId, Option<ClientAddr>),
     /// `gifchat rooms create`: no owner until someone enters.
     Operator {
         /// Never deleted for being empty.
@@ -44,8 +44,8 @@ impl Hub {
         let capacity = capacity.map(Capacity::new).transpose()?.unwrap_or(Capacity::DEFAULT);
         let password = Password::parse_optional(password)?;
         let (owner, persistent) = match creator {
-            Creator::Member(m) => {
-                self.check_rate(&m, Action::CreateRoom)?;
+            Creator::Member(m, addr) => {
+                self.check_rate(&m, addr, Action::CreateRoom)?;
                 (Some(m), false)
             }
             Creator::Operator { persistent } => (None, persistent),
@@ -123,13 +123,16 @@ impl Hub {
 
     /// `enterRoom`: exists → access (password) → capacity (advisory; the subscription takes the seat).
     /// Returns true when a password was checked and the caller should remember the grant in the session.
+    /// Counts as a join; a password attempt is admitted by its own limits before Argon2 runs.
     pub async fn enter_room(
         &self,
         id: &RoomId,
         member: &MemberId,
+        addr: Option<ClientAddr>,
         granted: bool,
         password: Option<&str>,
     ) -> Result<bool, HubError> {
+        self.check_rate(member, addr, Action::Join)?;
         let rec = self.room(id).await?;
         // A kicked member is told so at once, before any password or capacity question.
         if self.store.is_kicked(id, member).await? {
@@ -141,9 +144,12 @@ impl Hub {
             let (Some(supplied), Some(hash)) = (supplied, rec.password_hash.clone()) else {
                 return Err(HubError::WrongPassword);
             };
+            self.limits.password_attempt(id, addr).map_err(HubError::RateLimited)?;
             if !self.hasher.verify(supplied, hash).await? {
+                self.limits.password_wrong(id, addr);
                 return Err(HubError::WrongPassword);
             }
+            self.limits.password_right(id, addr);
             newly_granted = true;
         }
         if rec.room.is_full() && !self.is_member(id, member).await {
@@ -157,6 +163,7 @@ impl Hub {
         &self,
         room: &RoomId,
         member: &MemberId,
+        addr: Option<ClientAddr>,
         text: &str,
         key: Option<&str>,
     ) -> Result<Arc<RoomEvent>, HubError> {
@@ -168,7 +175,7 @@ impl Hub {
             return Err(HubError::Forbidden("enter the room first"));
         }
         let kind = EventKind::Message { text: text.as_str().to_owned() };
-        self.check_rate(member, Action::Message)?;
+        self.check_rate(member, addr, Action::Message)?;
         // Appending and publishing under the room lock keeps publish order equal to `seq` order.
         match self.store.append_event(room, Some(member), &kind, key.as_ref(), now_millis()).await? {
             Appended::Existing(first) => Ok(Arc::new(first)),
@@ -183,11 +190,16 @@ impl Hub {
     /// Whether `member` may upload to `room` now — seated there and within the upload rate — asked before
     /// the upload's body is read, so neither a stranger nor a flood gets megabytes buffered. Counts
     /// against the rate.
-    pub async fn admit_upload(&self, room: &RoomId, member: &MemberId) -> Result<(), HubError> {
+    pub async fn admit_upload(
+        &self,
+        room: &RoomId,
+        member: &MemberId,
+        addr: Option<ClientAddr>,
+    ) -> Result<(), HubError> {
         if !self.is_member(room, member).await {
             return Err(HubError::Forbidden("enter the room first"));
         }
-        self.check_rate(member, Action::Upload)
+        self.check_rate(member, addr, Action::Upload)
     }
 
     /// `POST /room/:id/gif`, after [`Hub::admit_upload`]: members only; the bytes must decode completely as
@@ -212,7 +224,7 @@ impl Hub {
             Self::check_recipient(member, to, self.is_member(room, to).await)?;
         }
         // Decoding is CPU work: keep it off the async workers, and a few at a time in all rooms together.
-        let decode = self.decodes.clone().try_acquire_owned().map_err(|_| HubError::RateLimited)?;
+        let decode = self.decodes.clone().try_acquire_owned().map_err(|_| HubError::busy())?;
         let (checked, returned) = tokio::task::spawn_blocking(move || {
             let _decode = decode;
             let r = gifcheck::check(&bytes, &limits);

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{Hub, HubError};
-use crate::domain::{EndReason, MemberId, RoomEvent, RoomId, RoomSignal};
+use super::{Action, Hub, HubError};
+use crate::domain::{ClientAddr, EndReason, MemberId, RoomEvent, RoomId, RoomSignal};
 use crate::store::Page;
 
 /// Why the server ended a room subscription.
@@ -61,14 +61,16 @@ impl Drop for ConnectionGuard {
 
 impl Hub {
     /// Subscribes `member` to `room`: checks access, takes a seat atomically (several tabs count once),
-    /// then yields events after `after` from the store followed by live ones.
+    /// then yields events after `after` from the store followed by live ones. Counts as a join.
     pub async fn join(
         self: &Arc<Self>,
         room: &RoomId,
         member: &MemberId,
+        addr: Option<ClientAddr>,
         granted: bool,
         after: Option<i64>,
     ) -> Result<impl Stream<Item = RoomUpdate> + Send + 'static, HubError> {
+        self.check_rate(member, addr, Action::Join)?;
         let rec = self.room(room).await?;
         if !Self::has_access(&rec, member, granted) {
             return Err(HubError::Forbidden("this room needs its password"));

@@ -4,13 +4,15 @@
 // Same-origin only: the WebSocket URL is derived from `location`, never configured, so a page can
 // only ever talk to the server that served it.
 
-/** An error from the API, with the server's `extensions.code` (or NETWORK when the server was not reached)
- *  and its finer `extensions.reason` when it gave one (pages word refusals by these, never by `message`). */
+/** An error from the API, with the server's `extensions.code` (or NETWORK when the server was not reached),
+ *  its finer `extensions.reason` when it gave one (pages word refusals by these, never by `message`) and,
+ *  for RATE_LIMITED, `extensions.retryAfter` (seconds). */
 export class ApiError extends Error {
-  constructor(message, code, reason) {
+  constructor(message, code, reason, retryAfter) {
     super(message);
     this.code = code;
     this.reason = reason;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -36,7 +38,7 @@ export async function gql(query, variables = {}) {
   if (body.errors && body.errors.length) {
     const first = body.errors[0];
     const ext = first.extensions || {};
-    throw new ApiError(first.message, ext.code || 'INTERNAL', ext.reason);
+    throw new ApiError(first.message, ext.code || 'INTERNAL', ext.reason, ext.retryAfter);
   }
   return body.data;
 }

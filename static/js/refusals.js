@@ -13,11 +13,12 @@ export function charCount(text) {
 }
 
 /**
- * The sentence for a refusal `{ code, reason, status }` in the texts `t`.
+ * The sentence for a refusal `{ code, reason, status, retryAfter }` in the texts `t`.
  * `ctx` may give `forbidden` (the sentence for a plain FORBIDDEN here), `count` (the message length)
  * and `maxMiB` (the upload limit).
  */
-export function explain(t, { code, reason, status } = {}, ctx = {}) {
+export function explain(t, { code, reason, status, retryAfter } = {}, ctx = {}) {
+  const wait = retryAfter > 0 ? fill(t.errRateLimitedWait, { secs: retryAfter }) : t.errRateLimited;
   if (status === 413) return fill(t.uploadTooBig, { max: ctx.maxMiB });
   switch (reason) {
     case 'TOO_LONG':
@@ -51,7 +52,7 @@ export function explain(t, { code, reason, status } = {}, ctx = {}) {
     case 'NETWORK':
       return t.errNetwork;
     case 'RATE_LIMITED':
-      return t.errRateLimited;
+      return wait;
     case 'QUOTA_EXCEEDED':
       return t.errGifsFull;
     case 'INTERNAL':
@@ -63,7 +64,7 @@ export function explain(t, { code, reason, status } = {}, ctx = {}) {
     default:
       break;
   }
-  if (status === 429) return t.errRateLimited;
+  if (status === 429) return wait;
   if (status >= 500) return t.errInternal;
   return t.errUnknown;
 }

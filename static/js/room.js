@@ -327,7 +327,8 @@ form.addEventListener('submit', (e) => {
 
 function uploadError(status, body) {
   const err = (body && body.error) || {};
-  return explain(t, { code: err.code, reason: err.reason, status }, { maxMiB: Math.floor(gifMax / (1024 * 1024)) });
+  const refusal = { code: err.code, reason: err.reason, status, retryAfter: err.retryAfter };
+  return explain(t, refusal, { maxMiB: Math.floor(gifMax / (1024 * 1024)) });
 }
 
 function upload(file) {

@@ -48,6 +48,16 @@ export async function startServer({ dataDir, port = 0, graceSecs = 1, logName = 
     '--messages-per-minute', '1000',
     '--uploads-per-minute', '1000',
     '--rooms-per-minute', '1000',
+    // Every browser here shares 127.0.0.1: the per-address limits would otherwise pool them all.
+    '--joins-per-minute', '1000',
+    '--typing-per-minute', '1000',
+    '--address-messages-per-minute', '10000',
+    '--address-uploads-per-minute', '10000',
+    '--address-rooms-per-minute', '10000',
+    '--address-joins-per-minute', '10000',
+    '--address-typing-per-minute', '10000',
+    '--address-sessions-per-minute', '10000',
+    '--address-websockets', '10000',
   ];
   const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   proc.stdout.pipe(log, { end: false });

@@ -199,7 +199,7 @@ async fn only_the_owner_deletes_a_room() {
 
 #[tokio::test]
 async fn room_creation_is_rate_limited() {
-    let app = TestApp::spawn_with(|s| s.hub.rooms_per_minute = 3).await;
+    let app = TestApp::spawn_with(|s| s.hub.limits.rooms.member = 3).await;
     let a = app.member();
     for i in 0..3 {
         a.create_room(&format!("r{i}"), 2, None).await;
@@ -212,7 +212,7 @@ async fn room_creation_is_rate_limited() {
 
 #[tokio::test]
 async fn sending_is_rate_limited_per_member() {
-    let app = TestApp::spawn_with(|s| s.hub.messages_per_minute = 5).await;
+    let app = TestApp::spawn_with(|s| s.hub.limits.messages.member = 5).await;
     let (a, b) = (app.member(), app.member());
     let room = a.create_room("flood", 5, None).await;
     let _wa = a.join(&room, None).await;

@@ -114,7 +114,7 @@ async fn uploads_need_a_seat_a_form_field_named_gif_and_a_real_room() {
 
 #[tokio::test]
 async fn uploads_are_rate_limited_per_member() {
-    let app = TestApp::spawn_with(|s| s.hub.uploads_per_minute = 2).await;
+    let app = TestApp::spawn_with(|s| s.hub.limits.uploads.member = 2).await;
     let (m, room, _ws) = seated(&app).await;
     assert_eq!(upload(&m, &room, corpus::animated_gif()).await.status(), 201);
     assert_eq!(upload(&m, &room, corpus::animated_gif()).await.status(), 201);

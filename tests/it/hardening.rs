@@ -339,7 +339,7 @@ async fn a_kicked_subscriber_that_lagged_past_its_kick_is_still_closed_as_kicked
     wo.next_event("r").await;
     let kicked_id = crate::api::member_id(&kicked).await;
     // Not polled while far more than the bus buffers (256) is posted, the kick in the middle of it.
-    let stream = app.hub.join(&crate::api::parse_room(&room), &kicked_id, false, None).await.expect("join");
+    let stream = app.hub.join(&crate::api::parse_room(&room), &kicked_id, None, false, None).await.expect("join");
     let mut stream = Box::pin(stream);
     for i in 0..300 {
         owner.send(&room, &format!("m{i}")).await;

@@ -288,7 +288,7 @@ async fn a_lagging_subscriber_is_resynced_from_the_store_not_skipped() {
     // A subscriber that is not polled while far more events are posted than the bus buffers (256):
     // its broadcast receiver overflows, as a slow client's would once its socket buffers are full.
     let slow_id = member_id(&slow).await;
-    let stream = app.hub.join(&parse_room(&room), &slow_id, false, None).await.expect("join");
+    let stream = app.hub.join(&parse_room(&room), &slow_id, None, false, None).await.expect("join");
     let mut stream = Box::pin(stream);
     let total = 600;
     for i in 0..total {

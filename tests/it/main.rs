@@ -4,6 +4,7 @@
 pub mod gif_corpus;
 pub mod support;
 
+mod address_limits;
 mod api;
 mod assets;
 mod cli;

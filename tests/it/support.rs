@@ -23,7 +23,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use gifchat::graphql::QueryLimits;
 use gifchat::http::WebConfig;
-use gifchat::hub::HubConfig;
+use gifchat::hub::{HubConfig, LimitConfig, PasswordLimits, PerMinute};
 use gifchat::store::{MongoStore, SqliteStore, Store};
 
 /// How long any single wait may take before a test fails (functional timeout, not a speed assertion).
@@ -38,13 +38,26 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        // Short grace and sweep periods by configuration (paused clocks fight real sockets).
+        // Short grace and sweep periods by configuration (paused clocks fight real sockets). Every test
+        // comes from 127.0.0.1 with many members, so the limits are out of the way unless a test sets one.
         let hub = HubConfig {
             grace: Duration::from_millis(600),
             tick: Duration::from_millis(50),
-            messages_per_minute: 10_000,
-            uploads_per_minute: 1_000,
-            rooms_per_minute: 1_000,
+            limits: LimitConfig {
+                rooms: PerMinute::both(10_000),
+                messages: PerMinute::both(10_000),
+                uploads: PerMinute::both(10_000),
+                joins: PerMinute::both(10_000),
+                typing: PerMinute::both(10_000),
+                sessions_per_address: 100_000,
+                sockets_per_address: 10_000,
+                passwords: PasswordLimits {
+                    free_tries: 10_000,
+                    per_room_per_hour: 100_000,
+                    ..PasswordLimits::default()
+                },
+                ..LimitConfig::default()
+            },
             ..HubConfig::default()
         };
         Settings { hub, web: WebConfig::default(), limits: QueryLimits::default() }

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::{cross_site, failure};
+use super::{cross_site, failure, retry_later};
 use crate::domain::{Capacity, Password, RoomTitle};
+use crate::http::client::Client;
 use crate::http::session::CurrentMember;
 use crate::http::texts::{Lang, Texts};
 use crate::http::AppState;
@@ -49,6 +50,7 @@ pub(super) async fn create_room(
     State(app): State<AppState>,
     lang: Lang,
     headers: HeaderMap,
+    Client(addr): Client,
     member: CurrentMember,
     Form(form): Form<CreateForm>,
 ) -> Response {
@@ -74,11 +76,18 @@ pub(super) async fn create_room(
     }
     let created = app
         .hub
-        .create_room(Creator::Member(member.id.clone()), &form.title, Some(capacity.get().into()), Some(&form.password))
+        .create_room(
+            Creator::Member(member.id.clone(), addr),
+            &form.title,
+            Some(capacity.get().into()),
+            Some(&form.password),
+        )
         .await;
     match created {
         Ok(room) => Redirect::to(&format!("/room/{}", room.id)).into_response(),
         Err(HubError::Internal(_)) => failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
+        // The form again with what was typed, saying how long to wait.
+        Err(e @ HubError::RateLimited(_)) => retry_later(again(t.rate_limited(e.retry_after_secs())), &e),
         // Every other refusal as a sentence in the reader's language, never the hub's own text.
         Err(e) => again(t.refusal(e.code()).unwrap_or(t.err_invalid).to_owned()),
     }

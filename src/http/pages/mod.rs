@@ -56,19 +56,37 @@ fn refuse(code: &str) -> Response {
 }
 
 /// Where a hub refusal sends the reader: the 404 page for a missing room, the failure page for internal
-/// errors, otherwise the lobby with the refusal's code.
+/// errors, a page saying how long to wait for a rate limit, otherwise the lobby with the refusal's code.
 fn refuse_with(lang: Lang, e: HubError) -> Response {
     match e {
         HubError::NotFound => missing::room_not_found(lang),
         HubError::Internal(_) => failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
+        e @ HubError::RateLimited(_) => rate_limited(lang, &e),
         other => refuse(other.reason().unwrap_or(other.code())),
     }
 }
 
 /// The failure page: a status and a generic sentence, never internals (they are logged where they happen).
 fn failure(lang: Lang, status: StatusCode) -> Response {
-    let page = FailurePage { lang: lang.code(), t: lang.texts(), status: status.as_u16() };
+    let page = FailurePage { lang: lang.code(), t: lang.texts(), status: status.as_u16(), message: None };
     (status, page).into_response()
+}
+
+/// The failure page for a rate-limited request: 429, `Retry-After`, and the wait in the reader's language.
+pub(crate) fn rate_limited(lang: Lang, e: &HubError) -> Response {
+    let t = lang.texts();
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    let message = Some(t.rate_limited(e.retry_after_secs()));
+    retry_later((status, FailurePage { lang: lang.code(), t, status: status.as_u16(), message }).into_response(), e)
+}
+
+/// `response` as a rate-limit refusal: status 429 and `Retry-After` (for forms shown again with the message).
+fn retry_later(mut response: Response, e: &HubError) -> Response {
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    if let Some((name, value)) = super::client::retry_after(e) {
+        response.headers_mut().insert(name, value);
+    }
+    response
 }
 
 /// A cross-site form post: refused before anything happens (CSRF).
@@ -83,4 +101,6 @@ struct FailurePage {
     lang: &'static str,
     t: &'static Texts,
     status: u16,
+    /// Said instead of the generic sentence when there is something more useful to say.
+    message: Option<String>,
 }

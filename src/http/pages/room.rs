@@ -11,8 +11,9 @@ use serde::Deserialize;
 
 use super::missing::room_not_found;
 use super::view::EventView;
-use super::{cross_site, failure, refuse_with};
+use super::{cross_site, failure, refuse_with, retry_later};
 use crate::domain::RoomId;
+use crate::http::client::Client;
 use crate::http::session::CurrentMember;
 use crate::http::texts::{Lang, Texts};
 use crate::http::AppState;
@@ -50,7 +51,7 @@ struct PasswordPage {
     room_id: String,
     title: String,
     /// Why the last try failed, in the reader's language.
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
 /// Shows the room with its latest history; a secret room you have no access to shows the password form.
@@ -58,6 +59,7 @@ struct PasswordPage {
 pub(super) async fn show_room(
     State(app): State<AppState>,
     lang: Lang,
+    Client(addr): Client,
     member: CurrentMember,
     Path(id): Path<String>,
 ) -> Response {
@@ -72,7 +74,7 @@ pub(super) async fn show_room(
         let page = PasswordPage { lang: lang.code(), t, room_id: id.to_string(), title: rec.room.title, error: None };
         return page.into_response();
     }
-    if let Err(e) = app.hub.enter_room(&id, &member.id, granted, None).await {
+    if let Err(e) = app.hub.enter_room(&id, &member.id, addr, granted, None).await {
         return refuse_with(lang, e);
     }
     let events = match app.hub.messages(&id, &member.id, granted, None, None, Some(HISTORY_PAGE)).await {
@@ -112,6 +114,7 @@ pub(super) async fn enter_room(
     State(app): State<AppState>,
     lang: Lang,
     headers: HeaderMap,
+    Client(addr): Client,
     mut member: CurrentMember,
     Path(id): Path<String>,
     Form(form): Form<EnterForm>,
@@ -121,7 +124,7 @@ pub(super) async fn enter_room(
     }
     let Some(id) = RoomId::parse(&id) else { return room_not_found(lang) };
     let granted = member.is_granted(&id);
-    match app.hub.enter_room(&id, &member.id, granted, Some(&form.password)).await {
+    match app.hub.enter_room(&id, &member.id, addr, granted, Some(&form.password)).await {
         Ok(newly_granted) => {
             if newly_granted {
                 if let Err(e) = member.grant(&id).await {
@@ -131,16 +134,24 @@ pub(super) async fn enter_room(
             }
             Redirect::to(&format!("/room/{id}")).into_response()
         }
-        Err(HubError::WrongPassword) => {
+        Err(e @ (HubError::WrongPassword | HubError::RateLimited(_))) => {
             // Stay on this room's form: its title, the reason, the field empty again (never echoed).
             let t = lang.texts();
             let title = match app.hub.room(&id).await {
                 Ok(rec) => rec.room.title,
                 Err(e) => return refuse_with(lang, e),
             };
-            let error = if form.password.is_empty() { t.err_password_empty } else { t.err_wrong_password };
+            let error = match &e {
+                HubError::RateLimited(_) => t.rate_limited(e.retry_after_secs()),
+                _ if form.password.is_empty() => t.err_password_empty.to_owned(),
+                _ => t.err_wrong_password.to_owned(),
+            };
             let page = PasswordPage { lang: lang.code(), t, room_id: id.to_string(), title, error: Some(error) };
-            (StatusCode::FORBIDDEN, page).into_response()
+            let page = (StatusCode::FORBIDDEN, page).into_response();
+            match e {
+                HubError::RateLimited(_) => retry_later(page, &e),
+                _ => page,
+            }
         }
         Err(e) => refuse_with(lang, e),
     }
