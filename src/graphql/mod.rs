@@ -15,13 +15,13 @@ use std::sync::Arc;
 use async_graphql::{ErrorExtensions, Schema};
 use tokio::sync::Mutex;
 
-use crate::http::session::CurrentMember;
+use crate::http::session::{CurrentMember, SessionError};
 use crate::hub::{Hub, HubError};
 
 pub use self::http::router;
+pub use live::{FrameCache, FrameStats};
 pub use resolvers::{MutationRoot, QueryRoot, SubscriptionRoot};
 pub use types::rfc3339;
-pub use live::{FrameCache, FrameStats};
 pub use ws::WsConfig;
 
 /// The schema type.
@@ -98,6 +98,18 @@ impl<T> GqlResult<T> for Result<T, HubError> {
                 }
             })
         })
+    }
+}
+
+/// A visitor who could not be given a session: `NO_SESSION` on a WebSocket without one (the page reloads
+/// over HTTP, which creates it), `INTERNAL` when the store failed (logged here).
+pub(crate) fn session_refused(e: SessionError) -> async_graphql::Error {
+    match e {
+        SessionError::NoSession => coded(&e.to_string(), "NO_SESSION"),
+        SessionError::Store(e) => {
+            tracing::error!(error = %e, "could not save a session");
+            coded("internal error", "INTERNAL")
+        }
     }
 }
 

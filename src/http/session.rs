@@ -2,6 +2,10 @@
 //!
 //! A session holds one [`SessionData`]: the member id (the anonymous identity; the colour is derived
 //! from it) and the secret rooms whose password this browser has given.
+//!
+//! Sessions are written only when needed: looking creates none (no row, no cookie), the first action
+//! that makes the server remember the visitor does ([`CurrentMember::mint`]), and active use slides the
+//! expiry forward without a write per request ([`REFRESH_EVERY`]).
 
 use std::sync::Arc;
 
@@ -12,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions::Session;
+use tower_sessions::{Expiry, Session};
 
 use crate::domain::{Color, MemberId, RoomId};
 use crate::store::{SessionRow, Store};
@@ -23,7 +27,8 @@ const KEY: &str = "gifchat";
 /// Adapts the store's session methods to tower-sessions, optionally with an in-memory cache in front.
 ///
 /// Without the cache every request reads its session from the store (a blocking-pool hop, a query and a
-/// JSON decode) although sessions change only when a visitor first arrives or gives a room's password.
+/// JSON decode) although a session changes only when it is minted, gives a room's password, or slides
+/// its expiry (a few times per idle period).
 /// The cache is correct only where this process is the only writer of sessions (the embedded store); with
 /// MongoDB several servers share them, so the caller leaves it off.
 #[derive(Clone)]
@@ -166,33 +171,99 @@ pub struct SessionData {
     /// Secret rooms this browser has entered with the right password.
     #[serde(default)]
     pub granted: Vec<RoomId>,
+    /// When this data was last written (ms since the epoch): the sliding expiry re-saves a session once
+    /// this is a tenth of the idle period old. 0 in sessions written before it existed (re-saved on use).
+    #[serde(default)]
+    pub saved_at: i64,
 }
 
-/// The member behind a request, created on first sight. Handlers never touch session keys directly.
+/// A session is re-saved (its stored expiry and the cookie's Max-Age pushed forward) on the first use
+/// after this fraction of the idle period has passed since it was last written: at most ten writes per
+/// idle period for a member who is active all along, and a session then lasts between 9/10 of the idle
+/// period and the whole of it after its last use.
+const REFRESH_EVERY: u32 = 10;
+
+/// Why a visitor could not be given a stored session.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// A WebSocket has no response to carry a new session's cookie: the page must be loaded over HTTP
+    /// (which creates the session where an action needs it) and the socket opened again.
+    #[error("this connection has no session: load the page again")]
+    NoSession,
+    /// The session store did not answer.
+    #[error("session store unavailable: {0}")]
+    Store(#[from] session_store::Error),
+}
+
+/// The visitor behind a request or a WebSocket. Handlers never touch session keys directly.
+///
+/// A browser with a stored session is that session's member. A visitor without one gets a provisional
+/// id that nothing stores: looking (the lobby, room lists and details, history, `me`) works with it and
+/// leaves no trace, and member-only actions refuse it as they refuse any stranger (nobody without a
+/// session can be in a room). Only [`CurrentMember::mint`] turns it into a stored session, called where
+/// the server must remember the visitor: they create a room, are admitted to one (which also takes a
+/// seat), or give a room's password.
 #[derive(Debug, Clone)]
 pub struct CurrentMember {
-    /// The member id.
+    /// The member id (provisional until minted).
     pub id: MemberId,
     /// The session, to remember grants.
     pub session: Session,
     data: SessionData,
+    /// Whether `id` lives in a stored session.
+    stored: bool,
+    /// Whether a response will still carry a new session's cookie: false on an upgraded WebSocket.
+    on_socket: bool,
 }
 
 impl CurrentMember {
-    /// Loads the member from `session`, creating one if this browser has none yet.
+    /// The member of `session`, or a provisional visitor when this browser has no (valid) session. Never
+    /// creates a session; re-saves one that is due for its sliding expiry (see [`REFRESH_EVERY`]).
     pub async fn from_session(session: Session) -> Result<Self, session_store::Error> {
         let data = match session.get::<SessionData>(KEY).await {
-            Ok(Some(d)) => d,
-            // The store did not answer: fail rather than mint a new identity over the one it holds.
+            Ok(data) => data,
+            // The store did not answer: fail rather than treat the member as a stranger.
             Err(tower_sessions::session::Error::Store(e)) => return Err(e),
-            // No session yet, or data that no longer decodes: start a fresh identity.
-            Ok(None) | Err(tower_sessions::session::Error::SerdeJson(_)) => {
-                let d = SessionData { member: MemberId::generate(), granted: Vec::new() };
-                session.insert(KEY, &d).await.map_err(|e| session_store::Error::Encode(e.to_string()))?;
-                d
-            }
+            // Data that no longer decodes names nobody: a provisional visitor, whose mint replaces it.
+            Err(tower_sessions::session::Error::SerdeJson(_)) => None,
         };
-        Ok(Self { id: data.member.clone(), session, data })
+        let Some(data) = data else {
+            let data = SessionData { member: MemberId::generate(), granted: Vec::new(), saved_at: 0 };
+            return Ok(Self { id: data.member.clone(), session, data, stored: false, on_socket: false });
+        };
+        let mut member = Self { id: data.member.clone(), session, data, stored: true, on_socket: false };
+        if member.refresh_due() {
+            // The session layer sees the change and saves the session with a new expiry and cookie.
+            member.write().await?;
+        }
+        Ok(member)
+    }
+
+    /// Gives this visitor a stored session if they have none yet: the one place where sessions are
+    /// created. Over HTTP the session layer stores it and sets the cookie on the response; on a
+    /// WebSocket nothing could carry the cookie, so it is refused ([`SessionError::NoSession`]).
+    pub async fn mint(&mut self) -> Result<(), SessionError> {
+        if self.stored {
+            return Ok(());
+        }
+        if self.on_socket {
+            return Err(SessionError::NoSession);
+        }
+        self.write().await?;
+        self.stored = true;
+        Ok(())
+    }
+
+    /// Marks this visitor as living on an upgraded WebSocket, whose response has gone: it can no longer
+    /// be given a session (see [`CurrentMember::mint`]).
+    pub fn on_socket(mut self) -> Self {
+        self.on_socket = true;
+        self
+    }
+
+    /// Whether this visitor has a stored session (false: a provisional id that nothing remembers).
+    pub fn has_session(&self) -> bool {
+        self.stored
     }
 
     /// The member's colour.
@@ -205,16 +276,17 @@ impl CurrentMember {
         self.data.granted.contains(room)
     }
 
-    /// Remembers that this browser gave `room`'s password, and saves at once (a WebSocket has no
-    /// response on which tower-sessions would save it).
-    pub async fn grant(&mut self, room: &RoomId) -> Result<(), session_store::Error> {
+    /// Remembers that this browser gave `room`'s password (minting its session first), and saves at
+    /// once (a WebSocket has no response on which tower-sessions would save it).
+    pub async fn grant(&mut self, room: &RoomId) -> Result<(), SessionError> {
+        self.mint().await?;
         if !self.data.granted.contains(room) {
             // Bounded: the oldest grants go first, so a session cannot grow without limit.
             if self.data.granted.len() >= 64 {
                 self.data.granted.remove(0);
             }
             self.data.granted.push(room.clone());
-            self.session.insert(KEY, &self.data).await.map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            self.write().await?;
             self.session.save().await.map_err(|e| session_store::Error::Backend(e.to_string()))?;
         }
         Ok(())
@@ -222,7 +294,7 @@ impl CurrentMember {
 
     /// Re-reads the grants from the store (a WebSocket's session may be older than a later `enterRoom`).
     pub async fn refresh(&mut self, store: &dyn Store) {
-        let Some(id) = self.session.id() else { return };
+        let Some(id) = self.session.id().filter(|_| self.stored) else { return };
         if let Ok(Some(row)) = store.session_load(&id.to_string(), crate::domain::now_millis()).await {
             let fresh = serde_json::from_str::<std::collections::HashMap<String, serde_json::Value>>(&row.data)
                 .ok()
@@ -232,6 +304,23 @@ impl CurrentMember {
                 self.data = fresh;
             }
         }
+    }
+
+    /// Whether a tenth of the idle period has passed since the session was last written.
+    fn refresh_due(&self) -> bool {
+        let Some(Expiry::OnInactivity(idle)) = self.session.expiry() else { return false };
+        let every = (idle / REFRESH_EVERY).whole_milliseconds();
+        crate::domain::now_millis().saturating_sub(self.data.saved_at) as i128 >= every
+    }
+
+    /// Puts the data into the session, stamped now; the session counts as changed, so it is saved with a
+    /// fresh expiry (by the session layer at the end of an HTTP request, or by an explicit save).
+    async fn write(&mut self) -> Result<(), session_store::Error> {
+        self.data.saved_at = crate::domain::now_millis();
+        self.session.insert(KEY, &self.data).await.map_err(|e| match e {
+            tower_sessions::session::Error::Store(e) => e,
+            other => session_store::Error::Encode(other.to_string()),
+        })
     }
 }
 
@@ -260,6 +349,8 @@ pub async fn member_of_request(headers: &HeaderMap, cookie_name: &str, store: &d
 impl<S: Send + Sync> FromRequestParts<S> for CurrentMember {
     type Rejection = (StatusCode, &'static str);
 
+    /// The visitor of this request (provisional when it carries no valid session); 503 when the store
+    /// holding its session does not answer.
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state).await?;
         CurrentMember::from_session(session).await.map_err(|e| {

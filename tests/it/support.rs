@@ -317,10 +317,26 @@ impl Member {
             .to_owned()
     }
 
-    /// `me { id color }`.
+    /// `me { id color }` of a visitor who has a session (created by their first `createRoom` or admitted
+    /// `enterRoom`; looking creates none).
     pub async fn me(&self) -> (String, String) {
+        self.me_opt().await.expect("this visitor has no session yet: create or enter a room first")
+    }
+
+    /// `me { id color }`, or `None` for a visitor without a session.
+    pub async fn me_opt(&self) -> Option<(String, String)> {
         let d = self.ok("{ me { id color } }", json!({})).await;
-        (d["me"]["id"].as_str().unwrap().to_owned(), d["me"]["color"].as_str().unwrap().to_owned())
+        if d["me"].is_null() {
+            return None;
+        }
+        Some((d["me"]["id"].as_str().unwrap().to_owned(), d["me"]["color"].as_str().unwrap().to_owned()))
+    }
+
+    /// `enterRoom(id)` without a password; returns the error code, if any. Once let in, the visitor has a
+    /// session (as opening the room's page gives one).
+    pub async fn enter(&self, room: &str) -> Option<String> {
+        let body = self.gql("mutation($r: ID!) { enterRoom(id: $r) { id } }", json!({ "r": room })).await;
+        body["errors"][0]["extensions"]["code"].as_str().map(str::to_owned)
     }
 
     /// Creates a room and returns its id.
@@ -351,20 +367,21 @@ impl Member {
         self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_owned())
     }
 
-    /// Opens a graphql-transport-ws socket with this member's cookie and completes the handshake.
+    /// Opens a graphql-transport-ws socket with this member's cookie (none for a visitor without a
+    /// session, like a lobby that was only looked at) and completes the handshake.
     pub async fn ws(&self) -> Ws {
-        // A browser has its session cookie before it opens a socket; make sure this visitor has one too.
-        if self.cookie_header().is_none() {
-            self.me().await;
-        }
         let mut ws = Ws::connect(&self.base, self.cookie_header(), None).await.expect("ws connect");
         ws.init().await;
         ws
     }
 
-    /// Opens a socket, subscribes to `room(id, after)` and waits for it to be live (its first item, or
-    /// when `expect_event` is false, just a short settle).
+    /// Opens a socket and subscribes to `room(id, after)`. A visitor without a session first enters the
+    /// room over HTTP, as a browser opens the room's page before its socket (a refusal there leaves them
+    /// without one, and the subscription then says `NO_SESSION`).
     pub async fn join(&self, room: &str, after: Option<i64>) -> Ws {
+        if self.cookie_header().is_none() {
+            self.enter(room).await;
+        }
         let mut ws = self.ws().await;
         ws.subscribe_room("r", room, after).await;
         ws

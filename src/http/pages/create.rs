@@ -44,12 +44,13 @@ pub(super) async fn show_create_form(lang: Lang) -> Response {
     page.into_response()
 }
 
-/// Creates a room owned by the visitor and opens it; on bad input, the form again with the reason.
+/// Creates a room owned by the visitor (giving them a session if they have none) and opens it; on bad
+/// input, the form again with the reason and no session created.
 pub(super) async fn create_room(
     State(app): State<AppState>,
     lang: Lang,
     headers: HeaderMap,
-    member: CurrentMember,
+    mut member: CurrentMember,
     Form(form): Form<CreateForm>,
 ) -> Response {
     if !app.web.origin_allowed(&headers) {
@@ -71,6 +72,11 @@ pub(super) async fn create_room(
     }
     if let Err(e) = Password::parse_optional(Some(&form.password)) {
         return again(t.input_error(&e));
+    }
+    // The owner must be someone the server remembers: the visitor's session is created here if needed.
+    if let Err(e) = member.mint().await {
+        tracing::error!(error = %e, "could not create a session");
+        return failure(lang, StatusCode::SERVICE_UNAVAILABLE);
     }
     let created = app
         .hub
