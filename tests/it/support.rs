@@ -139,6 +139,40 @@ impl TestApp {
         bytes
     }
 
+    /// Every stored session row, expired ones included: (id, data JSON, expires_at in ms), by id. Read
+    /// underneath the server: on SQLite through a read-only connection of its own (which sees what still
+    /// sits in the write-ahead log), on MongoDB from the `sessions` collection.
+    pub async fn session_rows(&self) -> Vec<(String, String, i64)> {
+        let Some(uri) = &self.mongodb_uri else {
+            let path = self.data_dir.join("gifchat.sqlite3");
+            let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .expect("open the SQLite file read-only");
+            let mut stmt = conn.prepare("SELECT id, data, expires_at FROM sessions ORDER BY id").unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+            return rows.collect::<rusqlite::Result<_>>().unwrap();
+        };
+        let client = mongodb::Client::with_uri_str(uri).await.expect("connect");
+        let db = client.default_database().expect("the test URI names a database");
+        let docs: Vec<mongodb::bson::Document> = db
+            .collection("sessions")
+            .find(mongodb::bson::doc! {})
+            .sort(mongodb::bson::doc! { "_id": 1 })
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        docs.iter()
+            .map(|d| {
+                (
+                    d.get_str("_id").unwrap().to_owned(),
+                    d.get_str("data").unwrap().to_owned(),
+                    d.get_i64("expires_at").unwrap(),
+                )
+            })
+            .collect()
+    }
+
     /// How many GIFs the store holds (files in the GIF folder, or documents in `gifs`).
     pub async fn stored_gif_count(&self) -> usize {
         let Some(uri) = &self.mongodb_uri else {
