@@ -108,7 +108,8 @@ pub struct ServeArgs {
     /// Seconds before a room nobody entered is removed.
     #[arg(long, env = "GIFCHAT_UNUSED_ROOM_SECS", default_value_t = 600.0)]
     pub unused_room_secs: f64,
-    /// Days of inactivity after which a session (and so an anonymous identity) expires.
+    /// Days of inactivity after which a session (and so an anonymous identity) expires. Using a session
+    /// pushes its expiry forward, re-saving it at most once per tenth of this period.
     #[arg(long, env = "GIFCHAT_SESSION_DAYS", default_value_t = 30.0)]
     pub session_days: f64,
     /// Serve behind https: cookies get `Secure` and the `__Host-` name.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use async_graphql::{ErrorExtensions, Schema};
 use tokio::sync::Mutex;
 
-use crate::http::session::CurrentMember;
+use crate::http::session::{CurrentMember, SessionError};
 use crate::hub::{Hub, HubError};
 
 pub use self::http::router;
@@ -102,31 +102,35 @@ pub(crate) trait GqlResult<T> {
 
 impl<T> GqlResult<T> for Result<T, HubError> {
     fn gql(self) -> async_graphql::Result<T> {
-        self.map_err(|e| {
-            async_graphql::Error::new(e.to_string()).extend_with(|_, ext| {
-                ext.set("code", e.code());
-                if let Some(reason) = e.reason() {
-                    ext.set("reason", reason);
-                }
-                if let Some(secs) = e.retry_after_secs() {
-                    ext.set("retryAfter", secs);
-                }
-            })
-        })
+        self.map_err(hub_error)
     }
 }
 
-/// A whole GraphQL response body for a request refused before it could execute (its session could not
-/// be minted), with the same extensions as [`GqlResult::gql`].
-pub(crate) fn refusal(e: &HubError) -> serde_json::Value {
-    let mut extensions = serde_json::json!({ "code": e.code() });
-    if let Some(reason) = e.reason() {
-        extensions["reason"] = reason.into();
+/// A hub refusal as a GraphQL error: `extensions.code`, and `reason` / `retryAfter` where it has them.
+fn hub_error(e: HubError) -> async_graphql::Error {
+    async_graphql::Error::new(e.to_string()).extend_with(|_, ext| {
+        ext.set("code", e.code());
+        if let Some(reason) = e.reason() {
+            ext.set("reason", reason);
+        }
+        if let Some(secs) = e.retry_after_secs() {
+            ext.set("retryAfter", secs);
+        }
+    })
+}
+
+/// A visitor who could not be given a session: `NO_SESSION` on a WebSocket without one (the page reloads
+/// over HTTP, which creates it), `RATE_LIMITED` when the client's address has started its allowance of
+/// new sessions, `INTERNAL` when the store failed (logged here).
+pub(crate) fn session_refused(e: SessionError) -> async_graphql::Error {
+    match e {
+        SessionError::NoSession => coded(&e.to_string(), "NO_SESSION"),
+        SessionError::Refused(e) => hub_error(e),
+        SessionError::Store(e) => {
+            tracing::error!(error = %e, "could not save a session");
+            coded("internal error", "INTERNAL")
+        }
     }
-    if let Some(secs) = e.retry_after_secs() {
-        extensions["retryAfter"] = secs.into();
-    }
-    serde_json::json!({ "errors": [{ "message": e.to_string(), "extensions": extensions }] })
 }
 
 /// A GraphQL error with a code, for failures outside the hub.

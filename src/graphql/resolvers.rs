@@ -10,7 +10,7 @@ use futures::StreamExt;
 use super::connection::RoomConnection;
 use super::live::{LiveItem, LobbyItem, Preset, Tap};
 use super::types::{room_id, LobbyUpdate, Member, RoomEventObject, RoomObject, RoomUpdateObject};
-use super::{client, coded, viewer, GqlResult};
+use super::{client, session_refused, viewer, GqlResult};
 use crate::hub::{Creator, Hub, HubError};
 
 fn hub<'a>(ctx: &Context<'a>) -> &'a Arc<Hub> {
@@ -31,10 +31,11 @@ pub struct QueryRoot;
 
 #[Object]
 impl QueryRoot {
-    /// Who you are: your member id and colour.
-    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
+    /// Who you are: your member id and colour; null until you have a session (your first `createRoom` or
+    /// `enterRoom` gives you one — looking around does not).
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
         let v = viewer(ctx)?.0.lock().await;
-        Ok(Member::from(&v.id))
+        Ok(v.has_session().then(|| Member::from(&v.id)))
     }
 
     /// Rooms in the lobby's order — rooms with people first (latest message, whisper or GIF first), then
@@ -52,11 +53,13 @@ impl QueryRoot {
         let hub = hub(ctx);
         let page = hub.rooms_page(first.map(i64::from), after.as_deref(), query.as_deref()).await.gql()?;
         // Viewer-specific, so on the edges of this query only (never in the lobby subscription).
-        let removed = match ctx.data_opt::<super::Viewer>() {
-            Some(v) => {
-                let me = v.0.lock().await.id.clone();
-                hub.kicked_from(&me).await.gql()?.into_iter().collect()
-            }
+        // A visitor without a session cannot have been kicked from anything.
+        let me = match ctx.data_opt::<super::Viewer>() {
+            Some(v) => Some(v.0.lock().await).filter(|v| v.has_session()).map(|v| v.id.clone()),
+            None => None,
+        };
+        let removed = match me {
+            Some(me) => hub.kicked_from(&me).await.gql()?.into_iter().collect(),
             None => Default::default(),
         };
         Ok(RoomConnection { page, after: after.is_some(), removed })
@@ -92,6 +95,7 @@ pub struct MutationRoot;
 #[Object]
 impl MutationRoot {
     /// Creates a room you own. Title 1–80 characters, capacity 2–100 (default 10), optional password.
+    /// Gives you a session if you have none (over a WebSocket without one: `NO_SESSION`).
     async fn create_room(
         &self,
         ctx: &Context<'_>,
@@ -99,14 +103,17 @@ impl MutationRoot {
         capacity: Option<i32>,
         password: Option<String>,
     ) -> async_graphql::Result<RoomObject> {
-        let v = viewer(ctx)?.0.lock().await;
+        let mut v = viewer(ctx)?.0.lock().await;
+        // The owner must be someone the server remembers.
+        v.mint().await.map_err(session_refused)?;
         let creator = Creator::Member(v.id.clone(), client(ctx));
         let room = hub(ctx).create_room(creator, &title, capacity.map(i64::from), password.as_deref()).await.gql()?;
         Ok(RoomObject(room))
     }
 
     /// Checks that you may enter: the room exists, the password (secret rooms; remembered in your
-    /// session), a free place. Subscribing to `room(id)` takes the seat.
+    /// session), a free place. Subscribing to `room(id)` takes the seat. Once let in, you get a session if
+    /// you have none (over a WebSocket without one: `NO_SESSION`); a refusal creates none.
     async fn enter_room(
         &self,
         ctx: &Context<'_>,
@@ -117,11 +124,10 @@ impl MutationRoot {
         let hub = hub(ctx);
         let mut v = viewer(ctx)?.0.lock().await;
         let granted = v.is_granted(&room);
-        if hub.enter_room(&room, &v.id, client(ctx), granted, password.as_deref()).await.gql()? {
-            v.grant(&room).await.map_err(|e| {
-                tracing::error!(error = %e, "could not save a grant");
-                coded("internal error", "INTERNAL")
-            })?;
+        let newly_granted = hub.enter_room(&room, &v.id, client(ctx), granted, password.as_deref()).await.gql()?;
+        v.mint().await.map_err(session_refused)?;
+        if newly_granted {
+            v.grant(&room).await.map_err(session_refused)?;
         }
         Ok(RoomObject(hub.room(&room).await.gql()?.room))
     }
@@ -247,7 +253,8 @@ impl SubscriptionRoot {
     }
 
     /// Takes your seat in the room (access and capacity checked atomically) and streams its events.
-    /// With `after`, first replays what followed that `seq`; without it, live events only.
+    /// With `after`, first replays what followed that `seq`; without it, live events only. Needs a session
+    /// (the room page or `enterRoom` over HTTP gives one): a socket without one gets `NO_SESSION`.
     async fn room(
         &self,
         ctx: &Context<'_>,
@@ -261,6 +268,8 @@ impl SubscriptionRoot {
         let hub = hub(ctx).clone();
         let (member, granted) = {
             let mut v = viewer(ctx)?.0.lock().await;
+            // A seat is held by someone the server remembers; a socket cannot mint a session.
+            v.mint().await.map_err(session_refused)?;
             // The socket's session may predate an `enterRoom` made over HTTP: read the grants afresh.
             v.refresh(hub.store().as_ref()).await;
             (v.id.clone(), v.is_granted(&room))

@@ -102,7 +102,8 @@ pub(super) async fn upgrade(
         Err(e) => return HttpError(e).into_response(),
     };
     let cfg = app.web.ws.clone();
-    let viewer = Viewer(Arc::new(Mutex::new(member)));
+    // Once upgraded, no response can carry a new session's cookie: the socket's visitor stays as it came.
+    let viewer = Viewer(Arc::new(Mutex::new(member.on_socket())));
     let schema = app.schema.clone();
     let token = app.hub.shutdown_token();
     let tracker = app.web.tracker.clone();

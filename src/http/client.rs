@@ -15,7 +15,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use ipnet::IpNet;
 
 use super::AppState;
@@ -132,12 +132,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     }
 }
 
-/// Admits minting a session for the request's client: the session layer's extractor finds it in the
-/// request's extensions, and calls it only when it is about to create a new anonymous identity.
+/// Admits minting a session for the request's client: the member extractor takes it from the request's
+/// extensions, and [`super::session::CurrentMember::mint`] consults it only when it is about to store a
+/// new anonymous identity.
 #[derive(Clone)]
 pub struct SessionGate {
     hub: Arc<Hub>,
     addr: Option<ClientAddr>,
+}
+
+impl std::fmt::Debug for SessionGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionGate").field("addr", &self.addr).finish_non_exhaustive()
+    }
 }
 
 impl SessionGate {
@@ -160,27 +167,6 @@ pub(super) async fn identify(State(app): State<AppState>, mut request: Request, 
     request.extensions_mut().insert(Client(addr));
     request.extensions_mut().insert(SessionGate { hub: app.hub.clone(), addr });
     next.run(request).await
-}
-
-/// The answer to a request refused before its handler ran (a new session its address may not mint now),
-/// in the shape its caller reads: a GraphQL error on `/graphql`, the failure page for browsers, the JSON
-/// error elsewhere — always with its status (429) and `Retry-After`.
-pub(crate) fn refused(parts: &Parts, e: HubError) -> Response {
-    if parts.uri.path() == "/graphql" {
-        let mut response = (super::HttpError::status(&e), axum::Json(crate::graphql::refusal(&e))).into_response();
-        if let Some((name, value)) = retry_after(&e) {
-            response.headers_mut().insert(name, value);
-        }
-        return response;
-    }
-    let html = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
-    if html {
-        let lang = super::texts::Lang::from_accept_language(
-            parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
-        );
-        return super::pages::rate_limited(lang, &e);
-    }
-    super::HttpError(e).into_response()
 }
 
 /// `Retry-After` (whole seconds) for a rate-limited refusal.

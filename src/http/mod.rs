@@ -6,6 +6,7 @@ mod error;
 mod gifs;
 mod pages;
 pub mod session;
+mod session_store;
 pub mod texts;
 
 use std::sync::Arc;
@@ -34,7 +35,8 @@ pub struct WebConfig {
     pub allowed_origins: Vec<String>,
     /// Set `Secure` and the `__Host-` cookie name (only behind https).
     pub secure_cookies: bool,
-    /// Sessions expire after this much inactivity.
+    /// Sessions expire after this much inactivity (a session in use is re-saved once a tenth of it has
+    /// passed since its last write, see `session::CurrentMember`).
     pub session_idle: Duration,
     /// Sessions kept in memory in front of the store (0: none). Only for a store no other process
     /// writes sessions to: `serve` turns it off on MongoDB, where several servers share them.

@@ -90,6 +90,8 @@ pub struct Texts {
     pub no_owner: &'static str,
     pub yours: &'static str,
     pub your_color: &'static str,
+    /// Shown instead of the colour to a visitor who has no session yet.
+    pub your_color_later: &'static str,
     pub live_offline: &'static str,
     // Create form (`room.html`).
     pub create_title: &'static str,
@@ -179,6 +181,8 @@ pub struct Texts {
     /// A refusal by a rate limit that says how long to wait (`{secs}`).
     pub err_rate_limited_wait: &'static str,
     pub err_internal: &'static str,
+    /// A room's socket arrived without a session (cookies blocked, or the session expired meanwhile).
+    pub err_no_session: &'static str,
     // Create-form validation.
     pub err_title_empty: &'static str,
     pub err_title_long: &'static str,
@@ -232,6 +236,7 @@ pub static KO: Texts = Texts {
     no_owner: "없음",
     yours: "나",
     your_color: "내 색",
+    your_color_later: "방을 만들거나 방에 들어가면 내 색이 정해집니다.",
     live_offline: "실시간 연결이 끊겼습니다. 다시 연결하는 중…",
     create_title: "GIF 채팅방 생성",
     create_legend: "채팅방 생성",
@@ -314,6 +319,7 @@ pub static KO: Texts = Texts {
     err_rate_limited: "요청이 너무 많습니다. 잠시 후 다시 시도하세요.",
     err_rate_limited_wait: "요청이 너무 많습니다. {secs}초 후에 다시 시도하세요.",
     err_internal: "서버에 문제가 생겼습니다. 잠시 후 다시 시도하세요.",
+    err_no_session: "세션이 없어 방에 들어갈 수 없었습니다. 쿠키를 허용한 뒤 다시 입장하세요.",
     err_title_empty: "방 제목을 입력하세요.",
     err_title_long: "방 제목은 {max}자까지 쓸 수 있습니다.",
     err_title_chars: "방 제목에 쓸 수 없는 문자가 있습니다.",
@@ -364,6 +370,7 @@ pub static EN: Texts = Texts {
     no_owner: "none",
     yours: "you",
     your_color: "Your colour",
+    your_color_later: "You get your colour when you create or enter a room.",
     live_offline: "Live updates interrupted. Reconnecting…",
     create_title: "Create a GIF chat room",
     create_legend: "Create a room",
@@ -446,6 +453,7 @@ pub static EN: Texts = Texts {
     err_rate_limited: "Too many requests. Please try again shortly.",
     err_rate_limited_wait: "Too many requests. Please try again in {secs} seconds.",
     err_internal: "Something went wrong on the server. Please try again shortly.",
+    err_no_session: "Your browser sent no session, so you could not enter. Allow cookies and enter again.",
     err_title_empty: "Enter a room title.",
     err_title_long: "Room titles can be at most {max} characters long.",
     err_title_chars: "The room title contains characters that are not allowed.",
@@ -492,6 +500,7 @@ impl Texts {
             "LEFT" => self.err_left,
             "RATE_LIMITED" => self.err_rate_limited,
             "INTERNAL" => self.err_internal,
+            "NO_SESSION" => self.err_no_session,
             _ => return None,
         })
     }
@@ -564,6 +573,12 @@ mod tests {
         assert_eq!(KO.rate_limited(Some(42)), "요청이 너무 많습니다. 42초 후에 다시 시도하세요.");
         assert_eq!(EN.rate_limited(Some(42)), "Too many requests. Please try again in 42 seconds.");
         assert_eq!(EN.rate_limited(None), EN.err_rate_limited);
+    }
+
+    #[test]
+    fn a_room_socket_without_a_session_is_explained_in_the_lobby() {
+        assert!(KO.refusal("NO_SESSION").is_some_and(|t| t.contains("쿠키")));
+        assert!(EN.refusal("NO_SESSION").is_some_and(|t| t.contains("cookies")));
     }
 
     #[test]

@@ -12,9 +12,9 @@ let server;
 let browser;
 serverAndBrowser({ graceSecs: 2, logName: 'chat' }, (s, b) => { server = s; browser = b; });
 
-/** The member colour a profile sees as its own in the lobby. */
+/** The member colour a profile has in the room it is on (a visitor gets one on entering a room). */
 async function myColor(page) {
-  return page.textContent('.me .color-code');
+  return page.getAttribute('#room', 'data-my-color');
 }
 
 test('two profiles: live lobby, chat both ways, a GIF, reload without notices, leaving', async () => {
@@ -26,14 +26,14 @@ test('two profiles: live lobby, chat both ways, a GIF, reload without notices, l
   // B watches the lobby before the room exists.
   await B.page.goto(`${base}/`);
   await B.page.waitForSelector('#lobby[data-live="ready"]', { timeout: WAIT });
-  const colorB = await myColor(B.page);
+  // Looking creates no identity: the lobby says when a colour comes instead of showing one.
+  assert.equal((await B.page.textContent('.me.no-color')).trim(), '방을 만들거나 방에 들어가면 내 색이 정해집니다.');
   await A.page.goto(`${base}/`);
-  const colorA = await myColor(A.page);
-  assert.match(colorA, /^#[0-9a-f]{6}$/);
-  assert.notEqual(colorA, colorB);
 
   const roomId = await createRoom(A.page, base, { title: '수다방', max: 4 });
   await waitJoined(A.page);
+  const colorA = await myColor(A.page);
+  assert.match(colorA, /^#[0-9a-f]{6}$/);
   // A's own notice names A as "(나)" (issue 11).
   assert.deepEqual(await notices(A.page), [`${colorA} (나)님이 입장하셨습니다.`]);
 
@@ -48,6 +48,8 @@ test('two profiles: live lobby, chat both ways, a GIF, reload without notices, l
   // B enters; both see B's join notice.
   await Promise.all([B.page.waitForURL(`${base}/room/${roomId}`), row.locator('.join-btn').click()]);
   await waitJoined(B.page);
+  const colorB = await myColor(B.page);
+  assert.notEqual(colorA, colorB);
   await A.page.waitForFunction((t) => [...document.querySelectorAll('#chat-list .system')].some((n) => n.textContent.includes(t)), `${colorB}님이 입장하셨습니다.`, { timeout: WAIT });
 
   // Text both ways; mine right, other left.

@@ -94,14 +94,18 @@ test('the playground runs a query, a mutation and a live subscription over /grap
   }
   assert.equal(await p.page.isVisible('#playground-fallback'), false, 'no fallback once GraphiQL runs');
 
+  // Looking around (the playground, a query) gives no identity yet: `me` is null ...
   await run(p.page, '{ me { id color } }');
-  const me = await waitResponse(p.page, (j) => j.data?.me);
-  assert.match(me.data.me.color, /^#[0-9a-f]{6}$/);
-  assert.ok(me.data.me.id.length > 0);
+  await waitResponse(p.page, (j) => j.data && j.data.me === null);
 
   await run(p.page, 'mutation { createRoom(title: "playground room", capacity: 3) { id title capacity } }');
   const created = await waitResponse(p.page, (j) => j.data?.createRoom);
   assert.equal(created.data.createRoom.title, 'playground room');
+  // ... creating a room gives one, kept by the page's cookie.
+  await run(p.page, '{ me { id color } }');
+  const me = await waitResponse(p.page, (j) => j.data?.me);
+  assert.match(me.data.me.color, /^#[0-9a-f]{6}$/);
+  assert.ok(me.data.me.id.length > 0);
   // The mutation really happened, as the same session (the page's cookie) sees it over plain HTTP.
   const check = await p.page.evaluate(async (id) => {
     const r = await fetch('/graphql', {

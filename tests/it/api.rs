@@ -8,6 +8,10 @@ use crate::support::*;
 async fn me_is_stable_within_a_session_and_differs_between_sessions() {
     let app = TestApp::spawn().await;
     let (a, b) = (app.member(), app.member());
+    // Nobody yet: asking who you are creates no session.
+    assert_eq!(a.me_opt().await, None);
+    let room = a.create_room("who am I", 4, None).await;
+    assert_eq!(b.enter(&room).await, None);
     let (a_id, a_color) = a.me().await;
     assert_eq!(a.me().await, (a_id.clone(), a_color.clone()));
     let (b_id, _) = b.me().await;
@@ -20,13 +24,14 @@ async fn me_is_stable_within_a_session_and_differs_between_sessions() {
 async fn create_room_makes_the_creator_owner_and_lists_it() {
     let app = TestApp::spawn().await;
     let a = app.member();
-    let (me, color) = a.me().await;
     let d = a
         .ok(
             r#"mutation { createRoom(title: "  수다방  ", capacity: 4) { id title capacity memberCount full secret owner { id color } } }"#,
             json!({}),
         )
         .await;
+    // The creator's session was made for this room: the owner is who `me` names from now on.
+    let (me, color) = a.me().await;
     let room = &d["createRoom"];
     assert_eq!(room["title"], "수다방");
     assert_eq!(room["capacity"], 4);
@@ -113,6 +118,9 @@ async fn a_secret_room_refuses_history_and_seats_without_the_password() {
     let stranger = app.member();
     let code = stranger.err_code("query($r: ID!) { messages(roomId: $r) { seq } }", json!({"r": room})).await;
     assert_eq!(code, "FORBIDDEN");
+    // A stranger with a session of their own (from another room), so the refusal is about this room.
+    let public = owner.create_room("public", 5, None).await;
+    assert_eq!(stranger.enter(&public).await, None);
     let mut ws = stranger.ws().await;
     ws.subscribe_room("s", &room, None).await;
     let m = ws.recv().await.unwrap();

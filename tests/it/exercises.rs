@@ -19,6 +19,7 @@ async fn room_with(app: &TestApp, n: usize) -> (String, Vec<(Member, Ws, String)
     let mut seated: Vec<(Member, Ws, String)> = Vec::new();
     for i in 0..n {
         let m = if i == 0 { owner.clone() } else { app.member() };
+        assert_eq!(m.enter(&room).await, None);
         let id = m.me().await.0;
         let mut ws = m.join(&room, None).await;
         assert_eq!(ws.next_event("r").await["kind"], "JOINED");
@@ -126,7 +127,10 @@ async fn whispering_to_someone_not_in_the_room_is_refused() {
     let app = TestApp::spawn().await;
     let (room, seated) = room_with(&app, 1).await;
     let a = &seated[0].0;
-    let outsider = app.member().me().await.0;
+    // Someone real (entered, so they have a session) who never took a seat.
+    let outsider = app.member();
+    assert_eq!(outsider.enter(&room).await, None);
+    let outsider = outsider.me().await.0;
     let q = "mutation($r: ID!, $m: ID!) { whisper(roomId: $r, memberId: $m, text: \"hi\") { seq } }";
     let body = a.gql(q, json!({"r": room, "m": outsider})).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT");

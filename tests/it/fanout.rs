@@ -145,6 +145,9 @@ async fn a_viewer_dependent_field_is_never_answered_from_another_members_executi
     // `members` of a secret room depends on who asks: its owner may see them, a stranger may not.
     let sub = "subscription { lobby { __typename
         ... on RoomUpdated { room { id memberCount members { member { id } } } } } }";
+    // The owner's socket must carry the owner's session (sockets cannot get one later): a first room
+    // gives it, as the owner's page would have before opening its socket.
+    owner.create_room("first", 5, None).await;
     let mut lobbies = Vec::new();
     for m in [&stranger, &owner, &stranger] {
         let mut ws = m.ws().await;

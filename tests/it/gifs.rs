@@ -98,7 +98,11 @@ async fn uploads_need_a_seat_a_form_field_named_gif_and_a_real_room() {
     let app = TestApp::spawn().await;
     let (m, room, _ws) = seated(&app).await;
     let outsider = app.member();
-    outsider.me().await;
+    // Without a session (nobody can be seated then), and with one but without a seat.
+    let resp = upload(&outsider, &room, corpus::animated_gif()).await;
+    assert_eq!(resp.status(), 403);
+    assert!(outsider.cookie_header().is_none(), "a refused upload creates no session");
+    assert_eq!(outsider.enter(&room).await, None);
     let resp = upload(&outsider, &room, corpus::animated_gif()).await;
     assert_eq!(resp.status(), 403);
     let resp = upload(&m, "01ARZ3NDEKTSV4RRFFQ69G5FAV", corpus::animated_gif()).await;

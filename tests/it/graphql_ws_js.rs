@@ -19,9 +19,13 @@ async fn the_official_graphql_ws_client_subscribes_and_receives() {
     let mut wa = a.join(&room, None).await;
     wa.next_event("r").await;
     let url = format!("ws://{}/graphql/ws", app.addr);
+    // The JS client's visitor entered the room over HTTP first, as a browser opening its page does.
+    let js = app.member();
+    assert_eq!(js.enter(&room).await, None);
+    let cookie = js.cookie_header().expect("entering gave a session");
     let mut child = tokio::process::Command::new("node")
         .arg(&script)
-        .args([url.as_str(), room.as_str(), "2"])
+        .args([url.as_str(), room.as_str(), "2", cookie.as_str()])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()

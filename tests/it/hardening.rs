@@ -152,6 +152,7 @@ async fn websocket_protocol_violations_close_with_the_specified_codes() {
 async fn ping_gets_pong_and_queries_work_over_the_socket() {
     let app = TestApp::spawn().await;
     let m = app.member();
+    m.create_room("a session", 5, None).await;
     let (id, _) = m.me().await;
     let mut ws = m.ws().await;
     ws.send_json(json!({"type": "ping"})).await;
@@ -227,21 +228,16 @@ async fn healthz_answers_while_the_store_is_reachable() {
 
 #[tokio::test]
 async fn the_session_cookie_is_http_only_and_lax() {
+    // A room's creation is what gives a visitor their session (and the cookie).
+    let create = json!({"query": r#"mutation { createRoom(title: "cookie") { id } }"#});
     let app = TestApp::spawn().await;
-    let resp =
-        app.http().post(format!("{}/graphql", app.base)).json(&json!({"query": "{ me { id } }"})).send().await.unwrap();
+    let resp = app.http().post(format!("{}/graphql", app.base)).json(&create).send().await.unwrap();
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("gifchat="), "{cookie}");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http by default: {cookie}");
     let secure = TestApp::spawn_with(|s| s.web.secure_cookies = true).await;
-    let resp = secure
-        .http()
-        .post(format!("{}/graphql", secure.base))
-        .json(&json!({"query": "{ me { id } }"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = secure.http().post(format!("{}/graphql", secure.base)).json(&create).send().await.unwrap();
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("__Host-gifchat=") && cookie.contains("Secure"), "{cookie}");
 }
@@ -250,32 +246,42 @@ async fn the_session_cookie_is_http_only_and_lax() {
 async fn a_forged_session_cookie_gets_a_fresh_identity() {
     let app = TestApp::spawn().await;
     let forged = "gifchat=AAAAAAAAAAAAAAAAAAAAAA";
-    let me = |cookie: String| {
+    // Runs `query` with `cookie`; returns `data` and the session cookie set, if any.
+    let run = |cookie: String, query: &'static str| {
         let app = &app;
         async move {
             let resp = app
                 .http()
                 .post(format!("{}/graphql", app.base))
-                .header("cookie", cookie)
-                .json(&json!({"query": "{ me { id } }"}))
+                .header("cookie", &cookie)
+                .json(&json!({ "query": query }))
                 .send()
                 .await
                 .unwrap();
             assert_eq!(resp.status(), 200);
-            let set = resp.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_owned());
+            // A removal (empty value) of an unknown cookie is not a session.
+            let set = resp
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+                .find(|c| c.len() > "gifchat=".len());
             let body: Value = resp.json().await.unwrap();
-            (body["data"]["me"]["id"].as_str().expect("an identity").to_owned(), set)
+            (body["data"].clone(), set)
         }
     };
-    let (id, set) = me(forged.to_owned()).await;
-    // The server issues its own session id; the forged one is not adopted (no session fixation).
+    let me = "{ me { id } }";
+    // Looking with a forged cookie: it names nobody, and nothing is issued for it.
+    assert_eq!(run(forged.to_owned(), me).await, (json!({ "me": null }), None));
+    // Acting with it: the server issues its own session id; the forged one is not adopted (no fixation).
+    let (created, set) = run(forged.to_owned(), r#"mutation { createRoom(title: "mine") { owner { id } } }"#).await;
+    let id = created["createRoom"]["owner"]["id"].as_str().expect("the creator has an identity").to_owned();
     let issued = set.expect("a fresh session cookie is issued");
-    let issued = issued.split(';').next().unwrap().to_owned();
     assert!(issued.starts_with("gifchat=") && issued != forged, "{issued}");
     // Positive control: the issued cookie carries that identity on the next request ...
-    assert_eq!(me(issued).await.0, id);
-    // ... while the forged one still names nobody: it gets yet another fresh identity.
-    assert_ne!(me(forged.to_owned()).await.0, id, "the forged id was adopted as a session");
+    assert_eq!(run(issued, me).await.0["me"]["id"], id.as_str());
+    // ... while the forged one still names nobody.
+    assert_eq!(run(forged.to_owned(), me).await.0["me"], Value::Null, "the forged id was adopted as a session");
 }
 
 #[tokio::test]
@@ -337,6 +343,7 @@ async fn a_kicked_subscriber_that_lagged_past_its_kick_is_still_closed_as_kicked
     let room = owner.create_room("lagging kick", 5, None).await;
     let mut wo = owner.join(&room, None).await;
     wo.next_event("r").await;
+    assert_eq!(kicked.enter(&room).await, None);
     let kicked_id = crate::api::member_id(&kicked).await;
     // Not polled while far more than the bus buffers (256) is posted, the kick in the middle of it.
     let stream = app.hub.join(&crate::api::parse_room(&room), &kicked_id, None, false, None).await.expect("join");

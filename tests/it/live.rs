@@ -183,9 +183,15 @@ async fn fifty_concurrent_joins_into_ten_free_places_admit_exactly_ten() {
         let app = TestApp::spawn().await;
         let owner = app.member();
         let room = owner.create_room("race", 10, None).await;
-        let mut tasks = Vec::new();
+        // Each has a session first (entering before anyone sits is always let in); the race is the seats.
+        let mut entered = Vec::new();
         for _ in 0..50 {
             let m = app.member();
+            assert_eq!(m.enter(&room).await, None);
+            entered.push(m);
+        }
+        let mut tasks = Vec::new();
+        for m in entered {
             let room = room.clone();
             tasks.push(tokio::spawn(async move {
                 let mut ws = m.ws().await;
@@ -287,6 +293,7 @@ async fn a_lagging_subscriber_is_resynced_from_the_store_not_skipped() {
     wa.next_event("r").await;
     // A subscriber that is not polled while far more events are posted than the bus buffers (256):
     // its broadcast receiver overflows, as a slow client's would once its socket buffers are full.
+    assert_eq!(slow.enter(&room).await, None);
     let slow_id = member_id(&slow).await;
     let stream = app.hub.join(&parse_room(&room), &slow_id, None, false, None).await.expect("join");
     let mut stream = Box::pin(stream);

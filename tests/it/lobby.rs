@@ -242,7 +242,6 @@ async fn a_wrong_password_stays_on_the_rooms_form_with_its_title_and_the_reason(
     let owner = app.member();
     let room = owner.create_room("비밀 수다방", 10, Some("sesame")).await;
     let guest = app.member();
-    guest.me().await;
     let enter = |password: &'static str, lang: &'static str| {
         let (guest, room) = (guest.clone(), room.clone());
         async move {
@@ -266,10 +265,12 @@ async fn a_wrong_password_stays_on_the_rooms_form_with_its_title_and_the_reason(
     assert!(!html.contains("wrong"), "the tried password is not echoed");
     let (_, _, english) = enter("", "en").await;
     assert!(english.contains("Enter the password.") && english.contains("lang=\"en\""));
-    // Positive control: the right one opens the room.
+    assert!(guest.cookie_header().is_none(), "a wrong password creates no session");
+    // Positive control: the right one opens the room, and the session remembering it is created.
     let (status, location, _) = enter("sesame", "ko").await;
     assert_eq!(status, 303);
     assert_eq!(location.unwrap().to_str().unwrap(), format!("/room/{room}"));
+    assert!(guest.cookie_header().is_some());
 }
 
 #[tokio::test]

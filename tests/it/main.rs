@@ -23,6 +23,7 @@ mod mongo;
 mod restart;
 mod room_listing;
 mod schema;
+mod sessions;
 mod sqlite_batch;
 mod store_contract;
 mod timeouts;

@@ -163,8 +163,8 @@ async fn a_user_moving_from_the_embedded_store_keeps_rooms_messages_sessions_and
     let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
     let app = TestApp::spawn_on(dir.path(), sqlite, |_| {}).await;
     let a = app.member();
-    let identity = a.me().await;
     let room = a.create_room("moving house", 5, Some("open sesame")).await;
+    let identity = a.me().await;
     let mut ws = a.join(&room, None).await;
     ws.next_event("r").await;
     a.send(&room, "first").await;
@@ -301,8 +301,8 @@ async fn mongodb_gone_while_serving_fails_with_internal_and_service_resumes_when
     let store: Arc<dyn Store> = Arc::new(MongoStore::open(&uri).await.unwrap());
     let app = TestApp::spawn_on(tmp.path(), store, |_| {}).await;
     let m = app.member();
-    let identity = m.me().await;
     let room = m.create_room("faults", 5, None).await;
+    let identity = m.me().await;
     let mut ws = m.join(&room, None).await;
     ws.next_event("r").await;
     let acknowledged = m.send(&room, "before").await;

@@ -152,6 +152,40 @@ impl TestApp {
         bytes
     }
 
+    /// Every stored session row, expired ones included: (id, data JSON, expires_at in ms), by id. Read
+    /// underneath the server: on SQLite through a read-only connection of its own (which sees what still
+    /// sits in the write-ahead log), on MongoDB from the `sessions` collection.
+    pub async fn session_rows(&self) -> Vec<(String, String, i64)> {
+        let Some(uri) = &self.mongodb_uri else {
+            let path = self.data_dir.join("gifchat.sqlite3");
+            let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .expect("open the SQLite file read-only");
+            let mut stmt = conn.prepare("SELECT id, data, expires_at FROM sessions ORDER BY id").unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+            return rows.collect::<rusqlite::Result<_>>().unwrap();
+        };
+        let client = mongodb::Client::with_uri_str(uri).await.expect("connect");
+        let db = client.default_database().expect("the test URI names a database");
+        let docs: Vec<mongodb::bson::Document> = db
+            .collection("sessions")
+            .find(mongodb::bson::doc! {})
+            .sort(mongodb::bson::doc! { "_id": 1 })
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        docs.iter()
+            .map(|d| {
+                (
+                    d.get_str("_id").unwrap().to_owned(),
+                    d.get_str("data").unwrap().to_owned(),
+                    d.get_i64("expires_at").unwrap(),
+                )
+            })
+            .collect()
+    }
+
     /// How many GIFs the store holds (files in the GIF folder, or documents in `gifs`).
     pub async fn stored_gif_count(&self) -> usize {
         let Some(uri) = &self.mongodb_uri else {
@@ -330,10 +364,26 @@ impl Member {
             .to_owned()
     }
 
-    /// `me { id color }`.
+    /// `me { id color }` of a visitor who has a session (created by their first `createRoom` or admitted
+    /// `enterRoom`; looking creates none).
     pub async fn me(&self) -> (String, String) {
+        self.me_opt().await.expect("this visitor has no session yet: create or enter a room first")
+    }
+
+    /// `me { id color }`, or `None` for a visitor without a session.
+    pub async fn me_opt(&self) -> Option<(String, String)> {
         let d = self.ok("{ me { id color } }", json!({})).await;
-        (d["me"]["id"].as_str().unwrap().to_owned(), d["me"]["color"].as_str().unwrap().to_owned())
+        if d["me"].is_null() {
+            return None;
+        }
+        Some((d["me"]["id"].as_str().unwrap().to_owned(), d["me"]["color"].as_str().unwrap().to_owned()))
+    }
+
+    /// `enterRoom(id)` without a password; returns the error code, if any. Once let in, the visitor has a
+    /// session (as opening the room's page gives one).
+    pub async fn enter(&self, room: &str) -> Option<String> {
+        let body = self.gql("mutation($r: ID!) { enterRoom(id: $r) { id } }", json!({ "r": room })).await;
+        body["errors"][0]["extensions"]["code"].as_str().map(str::to_owned)
     }
 
     /// Creates a room and returns its id.
@@ -364,20 +414,21 @@ impl Member {
         self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_owned())
     }
 
-    /// Opens a graphql-transport-ws socket with this member's cookie and completes the handshake.
+    /// Opens a graphql-transport-ws socket with this member's cookie (none for a visitor without a
+    /// session, like a lobby that was only looked at) and completes the handshake.
     pub async fn ws(&self) -> Ws {
-        // A browser has its session cookie before it opens a socket; make sure this visitor has one too.
-        if self.cookie_header().is_none() {
-            self.me().await;
-        }
         let mut ws = Ws::connect(&self.base, self.cookie_header(), None).await.expect("ws connect");
         ws.init().await;
         ws
     }
 
-    /// Opens a socket, subscribes to `room(id, after)` and waits for it to be live (its first item, or
-    /// when `expect_event` is false, just a short settle).
+    /// Opens a socket and subscribes to `room(id, after)`. A visitor without a session first enters the
+    /// room over HTTP, as a browser opens the room's page before its socket (a refusal there leaves them
+    /// without one, and the subscription then says `NO_SESSION`).
     pub async fn join(&self, room: &str, after: Option<i64>) -> Ws {
+        if self.cookie_header().is_none() {
+            self.enter(room).await;
+        }
         let mut ws = self.ws().await;
         ws.subscribe_room("r", room, after).await;
         ws

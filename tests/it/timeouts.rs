@@ -47,7 +47,7 @@ async fn shutdown_returns_within_its_bound_while_a_request_body_is_still_arrivin
     })
     .await;
     let m = app.member();
-    m.me().await;
+    m.create_room("a session", 5, None).await;
     let cookie = m.cookie_header().unwrap();
     let mut stalled = TcpStream::connect(app.addr).await.unwrap();
     let head = format!(
@@ -63,7 +63,7 @@ async fn shutdown_returns_within_its_bound_while_a_request_body_is_still_arrivin
 async fn a_body_that_stops_arriving_fails_its_request() {
     let app = TestApp::spawn_with(|s| s.web.body_progress_timeout = Duration::from_millis(500)).await;
     let m = app.member();
-    m.me().await;
+    m.create_room("a session", 5, None).await;
     let cookie = m.cookie_header().unwrap();
     let mut stalled = TcpStream::connect(app.addr).await.unwrap();
     let head = format!(
@@ -82,7 +82,8 @@ async fn an_upload_from_someone_not_in_the_room_is_refused_before_its_body_is_re
     let app = TestApp::spawn().await;
     let (owner, stranger) = (app.member(), app.member());
     let room = owner.create_room("uploads", 5, None).await;
-    stranger.me().await;
+    // A stranger with a session (entered, never seated), so the refusal is about the seat.
+    assert_eq!(stranger.enter(&room).await, None);
     let cookie = stranger.cookie_header().unwrap();
     let mut tcp = TcpStream::connect(app.addr).await.unwrap();
     // Announces 4 MB and sends only the start: a server that read the body first would wait forever here.

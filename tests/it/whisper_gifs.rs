@@ -32,6 +32,7 @@ async fn next_gif(ws: &mut Ws) -> Value {
 async fn three_in_a_room(app: &TestApp) -> ([Member; 3], [String; 3], String, [Ws; 3]) {
     let (a, b, c) = (app.member(), app.member(), app.member());
     let room = a.create_room("whispers", 5, None).await;
+    assert_eq!((b.enter(&room).await, c.enter(&room).await), (None, None));
     let ids = [a.me().await.0, b.me().await.0, c.me().await.0];
     let mut wa = a.join(&room, None).await;
     let mut wb = b.join(&room, None).await;
@@ -146,6 +147,8 @@ async fn hostile_recipients_are_refused_with_a_reason_and_nothing_is_posted_or_s
     let app = TestApp::spawn().await;
     let ([a, _b, _c], ids, room, [mut wa, _wb, _wc]) = three_in_a_room(&app).await;
     let outsider = app.member();
+    // Someone real (entered, so they have a session) who never took a seat.
+    assert_eq!(outsider.enter(&room).await, None);
     let outsider_id = outsider.me().await.0;
     // Drain the join notices up to the last member's, so that any later item would be an upload's.
     let long = "0".repeat(10_000);

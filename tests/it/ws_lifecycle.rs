@@ -116,6 +116,9 @@ async fn nothing_is_sent_for_an_id_after_its_complete_even_by_a_running_mutation
     let app = TestApp::spawn().await;
     let (owner, m) = (app.member(), app.member());
     let room = owner.create_room("reuse", 5, Some("비밀번호")).await;
+    // The socket carries a session made over HTTP (a socket cannot make one), as a page's would.
+    let public = owner.create_room("public", 5, None).await;
+    assert_eq!(m.enter(&public).await, None);
     let mut ws = m.ws().await;
     // enterRoom checks the password with Argon2 on the blocking pool: it is still running when the
     // client completes its id and reuses it for a subscription at once.

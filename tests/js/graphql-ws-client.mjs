@@ -3,7 +3,10 @@
 // client, so the Rust integration tests can prove the server interoperates
 // with a third-party implementation of the protocol, not just with our own.
 //
-// Usage: node graphql-ws-client.mjs <wsUrl> <roomId> <count>
+// Usage: node graphql-ws-client.mjs <wsUrl> <roomId> <count> [<cookie>]
+//
+// <cookie> is sent as the handshake's Cookie header: taking a seat needs the session a browser gets when
+// it opens the room's page (a socket without one is refused with NO_SESSION).
 //
 // Output, one item per line on stdout (the caller parses it line by line):
 //   LOBBY <json>   first lobby ExecutionResult, e.g. {"data":{"lobby":{...}}}
@@ -21,7 +24,7 @@ const TIMEOUT_MS = 15_000;
 const LOBBY_QUERY = `subscription { lobby { __typename ... on LobbySnapshot { rooms { id title } } } }`;
 const ROOM_QUERY = `subscription($id: ID!) { room(id: $id) { __typename ... on RoomEvent { seq kind text member { id color } } } }`;
 
-const [url, roomId, countArg] = process.argv.slice(2);
+const [url, roomId, countArg, cookie] = process.argv.slice(2);
 const count = Number(countArg);
 if (!url || !roomId || !Number.isInteger(count) || count < 1) {
   process.stderr.write('usage: node graphql-ws-client.mjs <wsUrl> <roomId> <count>\n');
@@ -69,10 +72,17 @@ const timer = setTimeout(() => {
   finish(2);
 }, TIMEOUT_MS);
 
+// `ws` with the session cookie on its handshake, as a browser sends it.
+class CookieWebSocket extends WebSocket {
+  constructor(address, protocols) {
+    super(address, protocols, cookie ? { headers: { cookie } } : {});
+  }
+}
+
 client = createClient({
   url,
   // Node 20 has no global WebSocket that graphql-ws can use; hand it `ws`.
-  webSocketImpl: WebSocket,
+  webSocketImpl: CookieWebSocket,
   // Connect (and run connection_init/ack) right away rather than on the
   // first subscribe, so a broken handshake surfaces on its own.
   lazy: false,

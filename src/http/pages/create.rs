@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{cross_site, failure, retry_later};
 use crate::domain::{Capacity, Password, RoomTitle};
 use crate::http::client::Client;
-use crate::http::session::CurrentMember;
+use crate::http::session::{CurrentMember, SessionError};
 use crate::http::texts::{Lang, Texts};
 use crate::http::AppState;
 use crate::hub::{Creator, HubError};
@@ -45,13 +45,14 @@ pub(super) async fn show_create_form(lang: Lang) -> Response {
     page.into_response()
 }
 
-/// Creates a room owned by the visitor and opens it; on bad input, the form again with the reason.
+/// Creates a room owned by the visitor (giving them a session if they have none) and opens it; on bad
+/// input, the form again with the reason and no session created.
 pub(super) async fn create_room(
     State(app): State<AppState>,
     lang: Lang,
     headers: HeaderMap,
     Client(addr): Client,
-    member: CurrentMember,
+    mut member: CurrentMember,
     Form(form): Form<CreateForm>,
 ) -> Response {
     if !app.web.origin_allowed(&headers) {
@@ -73,6 +74,16 @@ pub(super) async fn create_room(
     }
     if let Err(e) = Password::parse_optional(Some(&form.password)) {
         return again(t.input_error(&e));
+    }
+    // The owner must be someone the server remembers: the visitor's session is created here if needed.
+    match member.mint().await {
+        Ok(()) => {}
+        // Too many new identities from this address: the form again with what was typed, and the wait.
+        Err(SessionError::Refused(e)) => return retry_later(again(t.rate_limited(e.retry_after_secs())), &e),
+        Err(e) => {
+            tracing::error!(error = %e, "could not create a session");
+            return failure(lang, StatusCode::SERVICE_UNAVAILABLE);
+        }
     }
     let created = app
         .hub

@@ -37,8 +37,10 @@ struct LobbyPage {
     lang: &'static str,
     t: &'static Texts,
     texts_json: String,
+    /// The reader's member id; empty for a visitor without a session (nothing is theirs).
     me: String,
-    my: Swatch,
+    /// The reader's colour; none until they have a session (the page says when they will get one).
+    my: Option<Swatch>,
     rooms: Vec<RoomRow>,
     error: Option<String>,
     /// The search text as typed (echoed into the search box; escaped by the template).
@@ -76,6 +78,7 @@ fn lobby_href(params: &[(&str, &str)]) -> String {
 /// Shows one page of rooms (the first, or the one after `?after=`), filtered by `?q=`, your colour, and
 /// the text of a refusal code if one came along. Bad search text or a bad cursor shows why, in the
 /// reader's language, above the unfiltered first page — the typed text stays in the search box.
+/// Looking creates no session: a visitor without one is told they get a colour on entering a room.
 pub(super) async fn show_lobby(
     State(app): State<AppState>,
     lang: Lang,
@@ -100,10 +103,15 @@ pub(super) async fn show_lobby(
         Ok(page) => page,
         Err(_) => return failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
     };
-    let removed: HashSet<_> = match app.hub.kicked_from(&member.id).await {
-        Ok(ids) => ids.into_iter().collect(),
-        Err(_) => return failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
+    // A visitor without a session cannot have been kicked from anything.
+    let removed: HashSet<_> = match member.has_session() {
+        true => match app.hub.kicked_from(&member.id).await {
+            Ok(ids) => ids.into_iter().collect(),
+            Err(_) => return failure(lang, StatusCode::INTERNAL_SERVER_ERROR),
+        },
+        false => HashSet::new(),
     };
+    let me = member.has_session().then_some(&member.id);
     let end_cursor = match (page.has_next, page.rooms.last()) {
         (true, Some(last)) => RoomCursor::of(last).encode(),
         _ => String::new(),
@@ -113,8 +121,8 @@ pub(super) async fn show_lobby(
         lang: lang.code(),
         t,
         texts_json: serde_json::to_string(t).unwrap_or_default(),
-        me: member.id.to_string(),
-        my: Swatch::of(&member.id),
+        me: me.map(|id| id.to_string()).unwrap_or_default(),
+        my: me.map(Swatch::of),
         more_href: lobby_href(&[("q", shown_query), ("after", &end_cursor)]),
         first_href: lobby_href(&[("q", shown_query)]),
         removed_ids: removed.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(" "),
@@ -123,7 +131,7 @@ pub(super) async fn show_lobby(
             .into_iter()
             .map(|r| {
                 let gone = removed.contains(&r.id);
-                RoomRow::new(r, &member.id, gone)
+                RoomRow::new(r, me, gone)
             })
             .collect(),
         error,

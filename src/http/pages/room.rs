@@ -14,7 +14,7 @@ use super::view::EventView;
 use super::{cross_site, failure, refuse_with, retry_later};
 use crate::domain::RoomId;
 use crate::http::client::Client;
-use crate::http::session::CurrentMember;
+use crate::http::session::{CurrentMember, SessionError};
 use crate::http::texts::{Lang, Texts};
 use crate::http::AppState;
 use crate::hub::{Hub, HubError};
@@ -56,11 +56,13 @@ struct PasswordPage {
 
 /// Shows the room with its latest history; a secret room you have no access to shows the password form.
 /// Checks in the book's order: exists → password → capacity (the subscription then takes the seat).
+/// Opening a room is entering it: a visitor let in gets a session here if they have none (the page's
+/// socket needs it for the seat); the password form, a refusal or a missing room creates none.
 pub(super) async fn show_room(
     State(app): State<AppState>,
     lang: Lang,
     Client(addr): Client,
-    member: CurrentMember,
+    mut member: CurrentMember,
     Path(id): Path<String>,
 ) -> Response {
     let Some(id) = RoomId::parse(&id) else { return room_not_found(lang) };
@@ -76,6 +78,14 @@ pub(super) async fn show_room(
     }
     if let Err(e) = app.hub.enter_room(&id, &member.id, addr, granted, None).await {
         return refuse_with(lang, e);
+    }
+    match member.mint().await {
+        Ok(()) => {}
+        Err(SessionError::Refused(e)) => return refuse_with(lang, e),
+        Err(e) => {
+            tracing::error!(error = %e, "could not create a session");
+            return failure(lang, StatusCode::SERVICE_UNAVAILABLE);
+        }
     }
     let events = match app.hub.messages(&id, &member.id, granted, None, None, Some(HISTORY_PAGE)).await {
         Ok(events) => events,
@@ -107,7 +117,7 @@ pub(super) struct EnterForm {
     password: String,
 }
 
-/// Checks a secret room's password; the right one is remembered in the session and opens the room,
+/// Checks a secret room's password; the right one is remembered in the session (created if needed) and opens the room,
 /// a wrong (or empty) one shows the room's password form again with the reason. Other refusals (full,
 /// removed) go to the lobby with their code; a missing room gets the 404 page.
 pub(super) async fn enter_room(
@@ -126,9 +136,13 @@ pub(super) async fn enter_room(
     let granted = member.is_granted(&id);
     match app.hub.enter_room(&id, &member.id, addr, granted, Some(&form.password)).await {
         Ok(newly_granted) => {
-            if newly_granted {
-                if let Err(e) = member.grant(&id).await {
-                    tracing::error!(error = %e, "could not save a grant");
+            // Let in: the visitor is remembered from here on (and the grant with them).
+            let remembered = if newly_granted { member.grant(&id).await } else { member.mint().await };
+            match remembered {
+                Ok(()) => {}
+                Err(SessionError::Refused(e)) => return refuse_with(lang, e),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not save a session or grant");
                     return failure(lang, StatusCode::INTERNAL_SERVER_ERROR);
                 }
             }

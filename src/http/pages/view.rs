@@ -48,9 +48,9 @@ pub struct RoomRow {
 }
 
 impl RoomRow {
-    /// The row of `room` as `reader` sees it (identity by member id, never by colour); `removed` when the
-    /// owner kicked the reader from it.
-    pub fn new(room: Room, reader: &MemberId, removed: bool) -> RoomRow {
+    /// The row of `room` as `reader` sees it (identity by member id, never by colour; none for a visitor
+    /// without a session); `removed` when the owner kicked the reader from it.
+    pub fn new(room: Room, reader: Option<&MemberId>, removed: bool) -> RoomRow {
         RoomRow {
             id: room.id.to_string(),
             full: room.is_full(),
@@ -58,7 +58,7 @@ impl RoomRow {
             active: room.member_count > 0,
             activity_at: room.activity_at,
             // An owner is shown only while someone is in the room: an empty room has nobody in charge.
-            owner_is_me: room.member_count > 0 && room.owner.as_ref() == Some(reader),
+            owner_is_me: room.member_count > 0 && reader.is_some() && room.owner.as_ref() == reader,
             owner: room.owner.as_ref().filter(|_| room.member_count > 0).map(Swatch::of),
             title: room.title,
             secret: room.secret,
