@@ -7,6 +7,8 @@ pub mod color;
 mod event;
 mod ids;
 mod input;
+#[cfg(test)]
+mod props;
 
 pub use color::Color;
 pub use event::{EndReason, EventKind, LobbyEvent, RoomEvent, RoomSignal, Visibility};
