@@ -6,6 +6,7 @@ mod http;
 mod limits;
 mod live;
 mod playground;
+mod protocol;
 mod resolvers;
 mod types;
 mod ws;
