@@ -149,6 +149,30 @@ async fn websocket_protocol_violations_close_with_the_specified_codes() {
 }
 
 #[tokio::test]
+async fn empty_and_over_long_operation_ids_close_with_4400() {
+    let app = TestApp::spawn().await;
+    let m = app.member();
+    let lobby = "subscription { lobby { __typename } }";
+    for id in [String::new(), "i".repeat(129), "가".repeat(43)] {
+        let mut ws = m.ws().await;
+        ws.subscribe(&id, lobby, json!({})).await;
+        assert_eq!(ws.close_code().await, Some(4400), "subscribe with {} bytes of id", id.len());
+        let mut ws = m.ws().await;
+        ws.send_json(json!({"type": "complete", "id": id})).await;
+        assert_eq!(ws.close_code().await, Some(4400), "complete with {} bytes of id", id.len());
+    }
+    // Positive control: an id of exactly 128 bytes subscribes, and completing it keeps the socket open.
+    let mut ws = m.ws().await;
+    let longest = "i".repeat(128);
+    ws.subscribe(&longest, lobby, json!({})).await;
+    let next = ws.recv().await.expect("open");
+    assert_eq!((next["type"].as_str(), next["id"].as_str()), (Some("next"), Some(longest.as_str())));
+    ws.send_json(json!({"type": "complete", "id": longest})).await;
+    ws.send_json(json!({"type": "ping"})).await;
+    assert_eq!(ws.recv().await.expect("still open")["type"], "pong");
+}
+
+#[tokio::test]
 async fn ping_gets_pong_and_queries_work_over_the_socket() {
     let app = TestApp::spawn().await;
     let m = app.member();
@@ -194,9 +218,8 @@ async fn a_socket_holds_at_most_twenty_subscriptions() {
     let refused = refused.unwrap();
     assert_eq!(refused["id"], "s20");
     assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
-    // Completing one frees a place.
+    // Completing one frees a place at once: the socket reads its frames in order.
     ws.send_json(json!({"type": "complete", "id": "s0"})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
     ws.subscribe("again", "subscription { lobby { __typename } }", json!({})).await;
     let m = ws.recv().await.unwrap();
     assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("next"), Some("again")));

@@ -24,3 +24,4 @@ mod store_contract;
 mod timeouts;
 mod whisper_gifs;
 mod ws_lifecycle;
+mod ws_props;
