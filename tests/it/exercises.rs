@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -34,6 +33,7 @@ async fn room_with(app: &TestApp, n: usize) -> (String, Vec<(Member, Ws, String)
 async fn members_are_listed_with_colours_and_the_owner_counting_members_not_tabs() {
     let app = TestApp::spawn().await;
     let (room, seated) = room_with(&app, 3).await;
+    // Read once the second tab holds the seat (`join` waits for that), so a tab counted twice shows.
     let _second_tab = seated[1].0.join(&room, None).await;
     let d = seated[2].0.ok(MEMBERS, json!({"id": room})).await;
     let members = d["room"]["members"].as_array().unwrap();
@@ -67,7 +67,7 @@ async fn system_messages_are_stored_in_order() {
 async fn frames_for(ws: &mut Ws, d: Duration) -> Vec<String> {
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + d;
-    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.inner.next()).await {
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next_frame()).await {
         if let Message::Text(t) = msg {
             out.push(t.to_string());
         }

@@ -186,7 +186,7 @@ async fn a_user_moving_from_the_embedded_store_keeps_rooms_messages_sessions_and
     let mongo: Arc<dyn Store> = Arc::new(MongoStore::open(&uri).await.unwrap());
     // A long grace period: the copied seat of `a` must not expire (and empty the room) mid-test.
     let app = TestApp::spawn_on(dir.path(), mongo, |s| s.hub.grace = Duration::from_secs(30)).await;
-    let a = a.at(&app.base);
+    let a = a.at(&app);
     assert_eq!(a.me().await, identity, "same cookie, same member, same colour");
     assert_eq!(a.ok(HISTORY, json!({"r": room})).await["messages"], before, "the same history, seq for seq");
     let served = app.http().get(format!("{}{gif}", app.base)).send().await.unwrap().bytes().await.unwrap();

@@ -160,9 +160,9 @@ impl TestApp {
         self._tmp.take().expect("this app owns its directory")
     }
 
-    /// A new anonymous visitor (own cookie jar).
+    /// A new anonymous visitor (own cookie jar) who can tell when their subscriptions are live.
     pub fn member(&self) -> Member {
-        Member::new(&self.base)
+        Member { hub: Some(self.hub.clone()), ..Member::new(&self.base) }
     }
 
     /// A raw HTTP client without cookies.
@@ -261,9 +261,13 @@ pub struct Member {
     pub base: String,
     pub http: reqwest::Client,
     pub jar: Arc<Jar>,
+    /// The server's hub when it runs in this process ([`TestApp::member`]): [`Member::join`] asks it when a
+    /// further tab is seated, which nothing on the wire shows.
+    hub: Option<Arc<gifchat::hub::Hub>>,
 }
 
 impl Member {
+    /// A visitor of a server at `base` (one in another process, too).
     pub fn new(base: &str) -> Member {
         let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()
@@ -271,21 +275,21 @@ impl Member {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Member { base: base.to_owned(), http, jar }
+        Member { base: base.to_owned(), http, jar, hub: None }
     }
 
-    /// Same identity, pointed at another server address (after a restart on a new port).
-    pub fn at(&self, base: &str) -> Member {
+    /// Same identity, on another server (after a restart on a new port).
+    pub fn at(&self, app: &TestApp) -> Member {
         let url: reqwest::Url = self.base.parse().unwrap();
         let jar = Arc::new(Jar::default());
         if let Some(cookies) = self.jar.cookies(&url) {
-            let new_url: reqwest::Url = base.parse().unwrap();
+            let new_url: reqwest::Url = app.base.parse().unwrap();
             for c in cookies.to_str().unwrap().split("; ") {
                 jar.add_cookie_str(c, &new_url);
             }
         }
         let http = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
-        Member { base: base.to_owned(), http, jar }
+        Member { base: app.base.clone(), http, jar, hub: Some(app.hub.clone()) }
     }
 
     /// Runs a GraphQL operation and returns the whole response body.
@@ -362,12 +366,40 @@ impl Member {
         ws
     }
 
-    /// Opens a socket, subscribes to `room(id, after)` and waits for it to be live (its first item, or
-    /// when `expect_event` is false, just a short settle).
+    /// Opens a socket, subscribes to `room(id, after)` as `"r"` and returns once the subscription is live:
+    /// its connection holds the seat, so every event from now on reaches it. The signal is the server's
+    /// hub numbering this connection on the member's seat (a further tab posts nothing, so nothing on the
+    /// wire shows it), or else the subscription's first answer (its first item, an error, its end) — which
+    /// stays unread for the test. Without a hub (a server in another process), only the first answer.
     pub async fn join(&self, room: &str, after: Option<i64>) -> Ws {
         let mut ws = self.ws().await;
+        let seat = match &self.hub {
+            Some(hub) => {
+                let ids = (gifchat::domain::RoomId::parse(room), gifchat::domain::MemberId::parse(&self.me().await.0));
+                let (Some(room_id), Some(member)) = ids else { panic!("join needs a room id and a session") };
+                let before = hub.latest_connection(&room_id, &member).await;
+                Some((hub, room_id, member, before))
+            }
+            None => None,
+        };
         ws.subscribe_room("r", room, after).await;
-        ws
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some((hub, room_id, member, before)) = &seat {
+                if matches!(hub.latest_connection(room_id, member).await, Some(n) if Some(n) != *before) {
+                    return ws;
+                }
+            }
+            // Between two looks at the hub, whatever the socket says first.
+            match tokio::time::timeout(Duration::from_millis(20), ws.inner.next()).await {
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) | Err(_) => {}
+                Ok(frame) => {
+                    ws.pending.push_back(frame);
+                    return ws;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the subscription to {room} was never live");
+        }
     }
 }
 
@@ -376,6 +408,9 @@ pub type RawWs = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// A graphql-transport-ws client over a real WebSocket.
 pub struct Ws {
     pub inner: RawWs,
+    /// Frames read ahead (by [`Member::join`]) and not yet handed to the test; read them through
+    /// [`Ws::next_frame`] and the helpers built on it.
+    pending: std::collections::VecDeque<Option<Result<Message, tokio_tungstenite::tungstenite::Error>>>,
 }
 
 /// The selection used for room subscriptions in tests.
@@ -402,7 +437,15 @@ impl Ws {
             req.headers_mut().insert("origin", HeaderValue::from_str(o).unwrap());
         }
         let (inner, _resp) = tokio_tungstenite::connect_async(req).await?;
-        Ok(Ws { inner })
+        Ok(Ws { inner, pending: Default::default() })
+    }
+
+    /// The next frame: one read ahead first, then the socket's.
+    pub async fn next_frame(&mut self) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+        match self.pending.pop_front() {
+            Some(frame) => frame,
+            None => self.inner.next().await,
+        }
     }
 
     pub async fn send_json(&mut self, v: Value) {
@@ -428,7 +471,7 @@ impl Ws {
     /// The next JSON message, skipping pings; `None` when the socket closed. Panics after [`WAIT`].
     pub async fn recv(&mut self) -> Option<Value> {
         loop {
-            let msg = tokio::time::timeout(WAIT, self.inner.next()).await.expect("timed out waiting for a ws message");
+            let msg = tokio::time::timeout(WAIT, self.next_frame()).await.expect("timed out waiting for a ws message");
             match msg {
                 Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).expect("json")),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -441,7 +484,7 @@ impl Ws {
     /// Waits for the close frame and returns its code.
     pub async fn close_code(&mut self) -> Option<u16> {
         loop {
-            let msg = tokio::time::timeout(WAIT, self.inner.next()).await.expect("timed out waiting for close");
+            let msg = tokio::time::timeout(WAIT, self.next_frame()).await.expect("timed out waiting for close");
             match msg {
                 Some(Ok(Message::Close(Some(frame)))) => return Some(frame.code.into()),
                 Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return None,
@@ -472,7 +515,7 @@ impl Ws {
 
     /// Whether a message arrives within `d` (for "nothing is posted" checks).
     pub async fn quiet_for(&mut self, d: Duration) -> Option<Value> {
-        match tokio::time::timeout(d, self.inner.next()).await {
+        match tokio::time::timeout(d, self.next_frame()).await {
             Err(_) => None,
             Ok(Some(Ok(Message::Text(t)))) => Some(serde_json::from_str(t.as_str()).unwrap()),
             Ok(other) => Some(json!({ "frame": format!("{other:?}") })),
