@@ -20,6 +20,7 @@ mod restart;
 mod room_listing;
 mod schema;
 mod sqlite_batch;
+mod sqlite_faults;
 mod store_contract;
 mod timeouts;
 mod whisper_gifs;

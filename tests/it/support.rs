@@ -169,6 +169,14 @@ impl TestApp {
     pub fn http(&self) -> reqwest::Client {
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
     }
+
+    /// The positive control of every "this wrote no session" check: a cookie-less `createRoom` (which
+    /// needs an identity) is answered with a `Set-Cookie`, so the header is seen whenever it is sent.
+    pub async fn assert_a_new_session_sets_a_cookie(&self) {
+        let create = json!({"query": "mutation { createRoom(title: \"cookie control\") { id } }"});
+        let resp = self.http().post(format!("{}/graphql", self.base)).json(&create).send().await.unwrap();
+        assert!(resp.headers().get("set-cookie").is_some(), "a new session came without a Set-Cookie");
+    }
 }
 
 impl Drop for TestApp {
@@ -418,7 +426,8 @@ pub const ROOM_SUB: &str = "subscription($id: ID!, $after: Int) { room(id: $id, 
     __typename
     ... on RoomEvent { seq kind text gifUrl member { id color } target { id } }
     ... on RoomResync { latestSeq }
-    ... on RoomClosed { reason } } }";
+    ... on RoomClosed { reason }
+    ... on MemberTyping { member { id } } } }";
 
 impl Ws {
     /// Opens the socket (offering the subprotocol) with optional Cookie and Origin headers.
