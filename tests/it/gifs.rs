@@ -93,7 +93,8 @@ async fn an_oversize_upload_is_refused() {
     let app = TestApp::spawn().await;
     let (m, room, _ws) = seated(&app).await;
     let resp = upload(&m, &room, corpus::oversize_gif(6 * 1024 * 1024)).await;
-    assert!(resp.status() == 422 || resp.status() == 413, "{}", resp.status());
+    // Refused by the handler as the bytes arrive (the body limit sits above the GIF cap), with its reason.
+    assert_eq!(resp.status(), 422);
     let body: Value = resp.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("larger than 5 MiB"), "{body}");
 }
@@ -114,7 +115,7 @@ async fn uploads_need_a_seat_a_form_field_named_gif_and_a_real_room() {
     let body: Value = resp.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("`gif`"));
     let resp = m.http.post(format!("{}/room/{room}/gif", m.base)).body("not multipart").send().await.unwrap();
-    assert!(resp.status().is_client_error());
+    assert_eq!(resp.status(), 400, "not multipart at all");
 }
 
 #[tokio::test]
