@@ -242,6 +242,9 @@ fn decode_error(err: gif::DecodingError) -> GifError {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -14,7 +14,7 @@ pub enum InputError {
         /// The limit.
         max: usize,
     },
-    /// Control or bidirectional-override characters, which can spoof or hide text.
+    /// Control or bidirectional-override characters, which can spoof or hide text (or, in a title, a line break).
     #[error("the {field} contains control or text-direction characters")]
     ForbiddenCharacters {
         /// Which input.
@@ -48,12 +48,14 @@ pub enum InputError {
     ClientKey,
 }
 
-/// Characters refused in titles and messages: C0/C1 controls (except line breaks and tabs where
-/// allowed), bidi embeddings/overrides/isolates (Trojan-Source style spoofing) and the BOM.
+/// Characters refused in titles and messages: C0/C1 controls and line breaks (except line breaks and tabs
+/// where allowed), bidi embeddings/overrides/isolates (Trojan-Source style spoofing) and the BOM.
 fn is_forbidden(c: char, allow_newlines: bool) -> bool {
     match c {
-        '\n' | '\t' if allow_newlines => false,
-        '\r' if allow_newlines => false,
+        '\n' | '\t' | '\r' | '\u{2028}' | '\u{2029}' if allow_newlines => false,
+        // Unicode's line and paragraph separators are not controls but break a line as `\n` does, and a
+        // title is one line (a lobby row, a CLI listing).
+        '\u{2028}' | '\u{2029}' => true,
         c if c.is_control() => true,
         '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}' => true,
         '\u{FEFF}' => true,
@@ -230,6 +232,15 @@ mod tests {
     fn bidi_overrides_and_controls_are_refused_in_titles() {
         for bad in ["abc\u{202E}cba", "a\u{0000}b", "a\nb", "\u{2066}x", "a\u{1b}[31m"] {
             assert!(RoomTitle::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn unicode_line_and_paragraph_separators_are_refused_in_titles_but_not_in_messages() {
+        for sep in ['\u{2028}', '\u{2029}'] {
+            let text = format!("first{sep}second");
+            assert_eq!(RoomTitle::parse(&text), Err(InputError::ForbiddenCharacters { field: "title" }));
+            assert_eq!(MessageText::parse(&text).unwrap().as_str(), text);
         }
     }
 

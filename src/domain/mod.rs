@@ -8,6 +8,8 @@ pub mod color;
 mod event;
 mod ids;
 mod input;
+#[cfg(test)]
+mod props;
 
 pub use client::ClientAddr;
 pub use color::Color;

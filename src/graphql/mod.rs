@@ -9,6 +9,7 @@ mod media;
 mod params;
 mod playground;
 mod reached;
+mod protocol;
 mod resolvers;
 mod types;
 mod ws;

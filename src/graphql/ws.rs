@@ -12,13 +12,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::stream::BoxStream;
 use futures::{FutureExt, SinkExt, StreamExt};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::AbortHandle;
 use tokio_stream::StreamMap;
 
 use super::live::{self, FrameCache, Inspected, LiveItem, LiveOp, Tap, Template};
+use super::protocol::ClientMessage;
 use super::{AppSchema, Viewer};
 use crate::http::client::Client;
 use crate::http::session::CurrentMember;
@@ -60,18 +60,6 @@ impl Default for WsConfig {
             idle_timeout: Duration::from_secs(60),
         }
     }
-}
-
-/// Messages a client may send.
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMessage {
-    ConnectionInit,
-    Ping,
-    Pong,
-    // Boxed: a request is large, the other messages are tiny.
-    Subscribe { id: String, payload: Box<async_graphql::Request> },
-    Complete { id: String },
 }
 
 /// Upgrades to a graphql-transport-ws socket after checking Origin, the subprotocol and how many sockets
@@ -217,8 +205,9 @@ async fn serve_socket(
                     Some(Err(e)) if too_big(&e) => break 'socket Some(close(1009, "Message too big")),
                     Some(Err(_)) | None => break 'socket None,
                 };
-                let Ok(message) = serde_json::from_str::<ClientMessage>(raw.as_str()) else {
-                    break 'socket Some(close(4400, "Invalid message received"));
+                let message = match ClientMessage::parse(raw.as_str()) {
+                    Ok(message) => message,
+                    Err(reason) => break 'socket Some(close(4400, reason)),
                 };
                 match message {
                     ClientMessage::ConnectionInit if acknowledged => break 'socket Some(close(4429, "Too many initialisation requests")),
@@ -229,9 +218,6 @@ async fn serve_socket(
                     ClientMessage::Ping => feed(&mut socket, text(json!({"type": "pong"})), usize::MAX).await,
                     ClientMessage::Pong => Ok(()),
                     ClientMessage::Subscribe { .. } if !acknowledged => break 'socket Some(close(4401, "Unauthorized")),
-                    ClientMessage::Subscribe { id, .. } if id.is_empty() || id.len() > 128 => {
-                        break 'socket Some(close(4400, "Invalid subscription id"));
-                    }
                     ClientMessage::Subscribe { id, .. } if ops.ids.contains_key(&id) => {
                         break 'socket Some(close(4409, &format!("Subscriber for {id} already exists")));
                     }

@@ -22,12 +22,16 @@ pub struct Seat {
     pub(super) grace_generation: u64,
     /// When this member last sent a typing signal (for throttling).
     pub(super) last_typing: Option<std::time::Instant>,
+    /// The room's connection number of the latest connection to take or re-take this seat.
+    pub(super) latest: u64,
 }
 
 /// The in-memory side of one room, behind the room's lock.
 #[derive(Default)]
 pub struct RoomLive {
     pub(super) seats: HashMap<MemberId, Seat>,
+    /// Connections that took or re-took a seat here so far: numbers them (see `Hub::latest_connection`).
+    pub(super) connections: u64,
 }
 
 /// A room's lock and live state.
@@ -71,14 +75,26 @@ impl Hub {
         }
     }
 
+    /// A number that changes each time a connection of `member` takes or re-takes its seat in `room` on this
+    /// node; `None` without a seat. Further tabs share one seat and post nothing, so neither the member
+    /// count nor the room's events show that another tab is in: this does (the tests wait on it).
+    pub async fn latest_connection(&self, room: &RoomId, member: &MemberId) -> Option<u64> {
+        let cell = self.existing_cell(room)?;
+        let live = cell.live.lock().await;
+        live.seats.get(member).map(|seat| seat.latest)
+    }
+
     /// Takes (or re-takes) a seat for one more connection of `member`. A new seat posts `Joined`; a second
     /// tab or a return within the grace period posts nothing.
     pub(super) async fn connect(&self, room: &RoomId, member: &MemberId) -> Result<(), HubError> {
         let cell = self.cell(room);
         let mut live = cell.live.lock().await;
+        live.connections += 1;
+        let latest = live.connections;
         if let Some(seat) = live.seats.get_mut(member) {
             seat.conns += 1;
             seat.grace_generation += 1; // cancels a running grace timer
+            seat.latest = latest;
             return Ok(());
         }
         match self.store.claim_seat(room, member, now_millis()).await? {
@@ -95,7 +111,7 @@ impl Hub {
                 self.announce_room(room).await?;
             }
         }
-        live.seats.insert(member.clone(), Seat { conns: 1, ..Seat::default() });
+        live.seats.insert(member.clone(), Seat { conns: 1, latest, ..Seat::default() });
         Ok(())
     }
 

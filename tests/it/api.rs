@@ -71,6 +71,8 @@ async fn no_api_answer_ever_contains_the_password() {
         .await;
     assert_eq!(d["createRoom"]["secret"], true);
     let everything = a.gql("{ rooms { nodes { id title secret owner { id } capacity createdAt } } }", json!({})).await;
+    // Positive control: the answer does carry the room made in the same call.
+    assert!(everything.to_string().contains("secret-title-7f3a"), "{everything}");
     assert!(!everything.to_string().contains("pa55-word!"));
     let db = app.raw_store_bytes().await;
     // Positive control: the room written in the same call is found where the password must not be.

@@ -264,7 +264,7 @@ async fn usage_survives_a_restart_on_the_same_data() {
     app.stop().await.await.unwrap().unwrap();
 
     let app = TestApp::spawn_in(dir.path(), set()).await;
-    let a = a.at(&app.base);
+    let a = a.at(&app);
     let _ws = a.join(&room, None).await;
     wait_seated(&app, &a, &room).await;
     stored(&a, &room, None, &gif).await;

@@ -64,10 +64,17 @@ async fn several_tabs_count_once_and_a_refresh_posts_no_exit_or_join() {
     let mut b1 = b.join(&room, None).await;
     b1.next_event("r").await;
     assert_eq!(wa.next_event("r").await["kind"], "JOINED");
-    // A second tab of B: no new join, still two members.
+    // A second tab of B, read once it holds the seat (`join` waits for that): still two members, and the
+    // next thing A hears is the next message, not a second join.
     let b2 = b.join(&room, None).await;
-    let d = a.ok("query($id: ID!) { room(id: $id) { memberCount } }", json!({"id": room})).await;
-    assert_eq!(d["room"]["memberCount"], 2);
+    let d =
+        a.ok("query($id: ID!) { room(id: $id) { memberCount members { member { id } } } }", json!({"id": room})).await;
+    assert_eq!(d["room"]["memberCount"], 2, "the second tab counted as another member: {d}");
+    let ids: Vec<&str> =
+        d["room"]["members"].as_array().unwrap().iter().map(|m| m["member"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [a.me().await.0, b.me().await.0]);
+    let sync = a.send(&room, "sync").await;
+    assert_eq!(wa.next_event("r").await["seq"], sync, "the second tab posted something");
     // B closes both tabs and comes back at once (a refresh): A hears nothing.
     b1.close().await;
     b2.close().await;
@@ -77,6 +84,9 @@ async fn several_tabs_count_once_and_a_refresh_posts_no_exit_or_join() {
     assert_eq!(wa.quiet_for(Duration::from_millis(1500)).await, None, "a refresh posts no exit/join");
     let d = a.ok("query($id: ID!) { room(id: $id) { memberCount } }", json!({"id": room})).await;
     assert_eq!(d["room"]["memberCount"], 2);
+    // Positive control for the quiet: A's socket still hears what is posted.
+    let after = a.send(&room, "after the refresh").await;
+    assert_eq!(wa.next_event("r").await["seq"], after);
 }
 
 #[tokio::test]

@@ -35,8 +35,26 @@ listing_contract!(
     rooms_with_people_come_first_by_latest_chat_then_empty_rooms_newest_first,
     pages_follow_each_other_without_gaps_or_repeats_and_survive_deletions,
     the_title_filter_is_case_insensitive_and_matches_hostile_text_literally,
-    kicked_from_lists_exactly_the_rooms_a_member_was_removed_from,
 );
+
+/// `kicked_from` on each backend; on MongoDB it is skipped under nx-27017, which answers its query wrongly.
+mod kicked_from {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lists_exactly_the_rooms_a_member_was_removed_from_on_sqlite() {
+        super::kicked_from_lists_exactly_the_rooms_a_member_was_removed_from(crate::store_contract::sqlite().store)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
+    async fn lists_exactly_the_rooms_a_member_was_removed_from_on_mongodb() {
+        let backend = crate::store_contract::mongo().await;
+        if crate::support::skip_on_nx(crate::support::NX_ARRAY_EQUALITY).await {
+            return;
+        }
+        super::kicked_from_lists_exactly_the_rooms_a_member_was_removed_from(backend.store).await;
+    }
+}
 
 /// Creates a room titled `title`; waits a little first, so ids (ULIDs) and creation times order.
 async fn room(store: &Arc<dyn Store>, title: &str) -> RoomId {
@@ -224,10 +242,14 @@ async fn kicked_from_lists_exactly_the_rooms_a_member_was_removed_from(store: Ar
 async fn mongo_migration_two_fills_the_listing_fields_of_version_one_rooms() {
     use mongodb::bson::{doc, Document};
     let base = crate::support::required_mongodb_uri();
+    // Migrating from version 1 runs step 4, which indexes the room written below.
+    if crate::support::skip_on_nx(crate::support::NX_INDEX_ON_ID).await {
+        return;
+    }
     let name = format!("gifchat_listing_{}", ulid::Ulid::new().to_string().to_lowercase());
     let uri = crate::support::uri_with_database(&base, &name);
+    crate::support::migrate_test_database(&uri).await;
     let store = gifchat::store::MongoStore::connect(&uri).await.unwrap();
-    store.migrate().await.unwrap();
     // A room as version 1 wrote it (no listing fields), with one message, and the schema set back to 1.
     let db = mongodb::Client::with_uri_str(&uri).await.unwrap().database(&name);
     let id = RoomId::generate();

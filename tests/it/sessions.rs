@@ -150,7 +150,7 @@ async fn raw_socket(app: &TestApp, cookie: Option<&str>) -> (Ws, bool) {
     }
     let (inner, resp) = tokio_tungstenite::connect_async(req).await.expect("upgrade");
     let set = resp.headers().get_all("set-cookie").iter().any(|v| !v.to_str().unwrap().starts_with("gifchat=;"));
-    let mut ws = Ws { inner };
+    let mut ws = Ws::from_raw(inner);
     ws.init().await;
     (ws, set)
 }

@@ -48,7 +48,7 @@ pub(crate) async fn mongo() -> Backend {
     let uri = required_mongodb_uri();
     let name = format!("gifchat_contract_{}", ulid::Ulid::new().to_string().to_lowercase());
     let uri = uri_with_database(&uri, &name);
-    MongoStore::connect(&uri).await.unwrap().migrate().await.unwrap();
+    crate::support::migrate_test_database(&uri).await;
     Backend { store: Arc::new(MongoStore::open(&uri).await.unwrap()), _dir: None, place: Place::Uri(uri) }
 }
 

@@ -126,6 +126,7 @@ async fn a_whispered_gif_reaches_the_pair_live_in_history_and_on_resume_and_not_
         assert!(resp.headers().get("set-cookie").is_none(), "{who}: fetching never writes a session");
         assert_eq!(resp.bytes().await.unwrap().to_vec(), corpus::animated_gif());
     }
+    app.assert_a_new_session_sets_a_cookie().await;
     let third = c.http.get(format!("{}{private_url}", c.base)).send().await.unwrap();
     assert_eq!(third.status(), 404, "the third member cannot fetch the whispered GIF");
     let stranger = app.http().get(format!("{}{private_url}", app.base)).send().await.unwrap();

@@ -70,7 +70,7 @@ async fn a_client_that_stops_answering_is_closed_and_its_seat_follows_the_grace_
     assert_eq!(left["member"]["id"], silent.me().await.0.as_str());
     // The silent socket was closed by the server with a code, not just dropped.
     let mut closed_with = None;
-    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(2), ws.inner.next()).await {
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(2), ws.next_frame()).await {
         match msg {
             Ok(Message::Close(Some(frame))) => {
                 closed_with = Some(u16::from(frame.code));

@@ -15,13 +15,16 @@ use super::{db_err, int, MongoStore};
 use crate::store::{Result, StoreError};
 
 /// The schema version this build needs. Append steps to [`step`] and bump this.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The collections of version 1.
 const COLLECTIONS: &[&str] = &["meta", "rooms", "events", "sessions", "gifs", "outbox"];
 
 /// MongoDB's "collection already exists" error code.
 const NAMESPACE_EXISTS: i32 = 48;
+
+/// MongoDB's "index not found" error code (dropping an index that is already gone).
+const INDEX_NOT_FOUND: i32 = 27;
 
 /// The version recorded in the database (0 when none).
 pub async fn current(db: &Database) -> Result<i64> {
@@ -53,6 +56,7 @@ async fn step(db: &Database, to: i64) -> Result<()> {
         1 => initial(db).await,
         2 => listing(db).await,
         3 => gif_usage(db).await,
+        4 => listing_sorts(db).await,
         _ => Err(StoreError::Backend(format!("no migration step to version {to}"))),
     }
 }
@@ -104,10 +108,8 @@ async fn initial(db: &Database) -> Result<()> {
 
 /// Version 2: what the lobby sorts and filters on. `last_activity` is set by `append_event` for chat
 /// (messages, whispers, GIFs) and `title_folded` with the title (Rust's Unicode lowercase, as in the
-/// embedded store); rooms from version 1 get both here. Rooms with people are read through a partial
-/// index on `last_activity` (few rooms, so the `_id` tie-break sorts in memory); empty rooms walk the
-/// `_id` index newest first. No compound key names `_id`: nx-27017 (the test server) turns such an
-/// index into one that fails every later insert.
+/// embedded store); rooms from version 1 get both here, with a partial index on `last_activity` that
+/// version 3 replaces by one that also holds the `_id` tie-break.
 async fn listing(db: &Database) -> Result<()> {
     let rooms = db.collection::<Document>("rooms");
     let events = db.collection::<Document>("events");
@@ -182,4 +184,35 @@ async fn gif_usage(db: &Database) -> Result<()> {
         .await
         .map_err(db_err)?;
     Ok(())
+}
+
+/// Version 4: indexes that hold the whole sort of each part of the lobby's listing (MongoDB's rule for
+/// compound indexes: equality fields, then the sort fields in the sort's order), so neither part sorts
+/// in memory however many rooms there are. Rooms with people sort on (`last_activity`, `_id`), both
+/// descending, through a partial index on exactly them; empty rooms are `present_count` 0 in `_id`
+/// order. The version 2 index on `last_activity` alone is then redundant and dropped.
+async fn listing_sorts(db: &Database) -> Result<()> {
+    let rooms = db.collection::<Document>("rooms");
+    let indexes = [
+        (
+            doc! { "last_activity": -1, "_id": -1 },
+            IndexOptions::builder()
+                .name("active_by_activity_then_id".to_owned())
+                .partial_filter_expression(doc! { "present_count": { "$gt": 0 } })
+                .build(),
+        ),
+        (doc! { "present_count": 1, "_id": -1 }, IndexOptions::builder().name("idle_by_age".to_owned()).build()),
+    ];
+    for (keys, options) in indexes {
+        let model = IndexModel::builder().keys(keys).options(options).build();
+        rooms.create_index(model).await.map_err(db_err)?;
+    }
+    match rooms.drop_index("active_by_activity").await {
+        Ok(()) => Ok(()),
+        // Already dropped by an earlier run of this step.
+        Err(e) if matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == INDEX_NOT_FOUND) => {
+            Ok(())
+        }
+        Err(e) => Err(db_err(e)),
+    }
 }

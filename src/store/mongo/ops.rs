@@ -376,9 +376,8 @@ impl Store for MongoStore {
 
     /// Every room the owner kicked `member` from.
     async fn kicked_from(&self, member: &MemberId) -> Result<Vec<RoomId>> {
-        // `$elemMatch` rather than the equivalent `{ kicked: member }`: same meaning and index on MongoDB,
-        // and nx-27017 (the test server) answers the short form wrongly once `kicked` is indexed.
-        self.room_ids(doc! { "kicked": { "$elemMatch": { "$eq": member.as_str() } } }).await
+        // Equality on an array field matches any element, through the multikey index on `kicked`.
+        self.room_ids(doc! { "kicked": member.as_str() }).await
     }
 
     /// Members holding a seat, earliest first.
