@@ -343,7 +343,11 @@ impl std::fmt::Debug for FrameCache {
 impl FrameCache {
     /// A cache holding up to about `2 × per_generation` executed items.
     pub fn new(per_generation: usize) -> Self {
-        FrameCache { generations: Mutex::new((HashMap::new(), HashMap::new())), per_generation, stats: Default::default() }
+        FrameCache {
+            generations: Mutex::new((HashMap::new(), HashMap::new())),
+            per_generation,
+            stats: Default::default(),
+        }
     }
 
     /// Counts so far.
@@ -398,7 +402,13 @@ impl LiveOp {
     }
 
     /// The payload (a serialised `ExecutionResult`) of `item` for this subscriber.
-    pub async fn payload(&mut self, schema: &AppSchema, cache: &FrameCache, viewer: &Viewer, item: LiveItem) -> Arc<str> {
+    pub async fn payload(
+        &mut self,
+        schema: &AppSchema,
+        cache: &FrameCache,
+        viewer: &Viewer,
+        item: LiveItem,
+    ) -> Arc<str> {
         if !self.personal {
             if let Some(shareable) = Shareable::of(&item) {
                 let slot = cache.slot(shareable, &self.group);

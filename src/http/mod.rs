@@ -122,13 +122,14 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let cookie_name = state.web.cookie_name();
     let idle = time::Duration::try_from(state.web.session_idle).unwrap_or(time::Duration::days(30));
-    let sessions = SessionManagerLayer::new(session::StoreSessions::new(state.hub.store().clone(), state.web.session_cache))
-        .with_name(cookie_name)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(state.web.secure_cookies)
-        .with_path("/")
-        .with_expiry(Expiry::OnInactivity(idle));
+    let sessions =
+        SessionManagerLayer::new(session::StoreSessions::new(state.hub.store().clone(), state.web.session_cache))
+            .with_name(cookie_name)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(state.web.secure_cookies)
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(idle));
     let with_session = Router::new()
         .merge(pages::router())
         .merge(gifs::upload_router(state.web.gif_max_bytes))

@@ -93,16 +93,39 @@ async fn forty_cookie_less_room_creations_from_one_address_are_cut_off_by_the_de
 #[tokio::test]
 async fn fresh_sessions_from_one_address_are_refused_with_429_and_retry_after() {
     let app = TestApp::spawn_with(|s| s.hub.limits.sessions_per_address = 5).await;
+    // Sessions are minted by acting (creating or entering a room), so the flood acts without cookies.
     let known = app.member();
-    known.create_room("first", 5, None).await;
+    let first = known.create_room("first", 5, None).await;
     for i in 0..4 {
         let answer = anonymous(&app, None, CREATE, json!({ "t": format!("r{i}") })).await;
         assert_eq!(answer.code(), "OK", "{}", answer.body);
     }
+    // Over GraphQL the refused mint is an execution error: HTTP 200, `RATE_LIMITED` with the wait.
     let answer = anonymous(&app, None, CREATE, json!({ "t": "one session too many" })).await;
-    assert_eq!(answer.status, 429, "{}", answer.body);
+    assert_eq!(answer.status, 200, "{}", answer.body);
     assert_rate_limited(&answer);
-    // A browser posting the create form without a cookie gets a page that says how long to wait.
+    assert!(answer.body["data"].is_null(), "{}", answer.body);
+    // Entering by GraphQL mints too, and is refused the same way.
+    let answer = anonymous(&app, None, ENTER, json!({ "id": first })).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_rate_limited(&answer);
+    assert_eq!(app.hub.rooms().await.unwrap().len(), 5, "the refused creation left no room behind");
+    // A browser opening a public room's page without a cookie is told in its language how long to wait.
+    let resp = app
+        .http()
+        .get(format!("{}/room/{first}", app.base))
+        .header("accept", "text/html")
+        .header("accept-language", "ko")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let wait: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(wait >= 1);
+    assert!(resp.headers().get("set-cookie").is_none(), "a refused mint sets no cookie");
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(&format!("{wait}초 후에 다시 시도하세요.")), "{html}");
+    // So is a browser posting the create form without a cookie.
     let resp = app
         .http()
         .post(format!("{}/room", app.base))
@@ -114,17 +137,21 @@ async fn fresh_sessions_from_one_address_are_refused_with_429_and_retry_after() 
         .unwrap();
     assert_eq!(resp.status(), 429);
     assert!(resp.headers().get("retry-after").is_some());
+    assert!(resp.headers().get("set-cookie").is_none(), "a refused mint sets no cookie");
     let html = resp.text().await.unwrap();
     assert!(html.contains("초 후에 다시 시도하세요."), "{html}");
-    // Positive control: a visitor who already has a session is not minting one and carries on.
+    // Positive control: a visitor who already has a session is not minting one and carries on, by
+    // GraphQL and on the room's page.
     known.create_room("still fine", 5, None).await;
+    let resp = known.http.get(format!("{}/room/{first}", app.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
 }
 
 #[tokio::test]
 async fn the_create_form_refused_by_a_limit_keeps_what_was_typed_and_says_how_long_to_wait() {
     let app = TestApp::spawn_with(|s| s.hub.limits.rooms = PerMinute { member: 100, address: 2 }).await;
+    // A visitor without a session: the first form post mints one (the session limit is out of the way).
     let m = app.member();
-    m.me().await;
     let post = |title: &'static str| {
         let m = m.clone();
         async move {
@@ -139,6 +166,7 @@ async fn the_create_form_refused_by_a_limit_keeps_what_was_typed_and_says_how_lo
         }
     };
     assert_eq!(post("one").await.status(), 303);
+    assert!(m.me_opt().await.is_some(), "the first room gave the visitor a session");
     assert_eq!(post("two").await.status(), 303);
     let resp = post("three, refused").await;
     assert_eq!(resp.status(), 429);
@@ -154,8 +182,12 @@ async fn the_create_form_refused_by_a_limit_keeps_what_was_typed_and_says_how_lo
 async fn websocket_mutations_draw_from_the_same_address_bucket_as_http() {
     let app = TestApp::spawn_with(|s| s.hub.limits.rooms = PerMinute { member: 100, address: 3 }).await;
     let (a, b, c) = (app.member(), app.member(), app.member());
-    a.create_room("http 1", 5, None).await;
+    let room = a.create_room("http 1", 5, None).await;
     a.create_room("http 2", 5, None).await;
+    // b and c get their sessions by entering (which spends nothing of the rooms bucket), so their
+    // sockets carry a member.
+    assert_eq!(b.enter(&room).await, None);
+    assert_eq!(c.enter(&room).await, None);
     let mut wb = b.ws().await;
     let create =
         |id: &str| json!({"type": "subscribe", "id": id, "payload": {"query": CREATE, "variables": {"t": id}}});
@@ -324,8 +356,8 @@ async fn the_password_form_says_how_long_to_wait_and_stays_on_the_room() {
     .await;
     let owner = app.member();
     let room = owner.create_room("비밀 수다방", 5, Some("sesame")).await;
+    // A visitor without a session, as one arriving by the room's link: the back-off is keyed by address.
     let guest = app.member();
-    guest.me().await;
     let enter = |password: &'static str| {
         let (guest, room) = (guest.clone(), room.clone());
         async move {
@@ -356,12 +388,17 @@ async fn the_password_form_says_how_long_to_wait_and_stays_on_the_room() {
 async fn websockets_beyond_the_cap_per_address_are_refused_with_429_while_the_first_keep_working() {
     let app = TestApp::spawn_with(|s| s.hub.limits.sockets_per_address = 3).await;
     let members: Vec<Member> = (0..4).map(|_| app.member()).collect();
+    // Every member has a session (the first creates a room, the others enter it), so `me` answers below.
+    let room = members[0].create_room("sockets", 5, None).await;
+    for m in &members[1..] {
+        assert_eq!(m.enter(&room).await, None);
+    }
     let mut open = Vec::new();
     for m in &members[..3] {
         open.push(m.ws().await);
     }
     let fourth = &members[3];
-    fourth.me().await;
+    assert!(fourth.cookie_header().is_some(), "the fourth carries its session to the socket");
     match Ws::connect(&fourth.base, fourth.cookie_header(), None).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
             assert_eq!(resp.status().as_u16(), 429);

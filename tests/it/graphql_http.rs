@@ -24,6 +24,8 @@ async fn post(m: &Member, accept: Option<&str>, body: Value) -> (u16, String, Va
 async fn responses_are_written_in_the_type_the_client_accepts() {
     let app = TestApp::spawn().await;
     let m = app.member();
+    // A member with a session, so `me` has an id to write in every type.
+    m.create_room("negotiation", 5, None).await;
     let query = json!({ "query": "{ me { id } }" });
     for (accept, expected) in [
         (Some(GQL_RESPONSE), GQL_RESPONSE),
@@ -84,6 +86,7 @@ async fn a_field_error_during_execution_is_200_with_a_data_entry_under_either_ty
 async fn a_query_by_get_runs_as_the_sessions_member() {
     let app = TestApp::spawn().await;
     let m = app.member();
+    m.create_room("by get", 5, None).await;
     let (id, _) = m.me().await;
     let url = format!("{}/graphql?query=%7B%20me%20%7B%20id%20%7D%20%7D", app.base);
     let resp = m.http.get(&url).header(ACCEPT, GQL_RESPONSE).send().await.unwrap();
@@ -98,6 +101,8 @@ async fn a_query_by_get_runs_as_the_sessions_member() {
 async fn a_mutation_selected_by_get_is_405_with_allow_and_runs_nothing() {
     let app = TestApp::spawn().await;
     let m = app.member();
+    // A member with a session (so `me` below has an id) and one room of their own.
+    let mine = m.create_room("by post", 5, None).await;
     let doc = "query Q { me { id } } mutation M { createRoom(title: \"by get\") { id } }";
     let get = |operation: &'static str| {
         let url = format!("{}/graphql", app.base);
@@ -111,7 +116,8 @@ async fn a_mutation_selected_by_get_is_405_with_allow_and_runs_nothing() {
     assert_eq!(allowed.status(), 200);
     let body: Value = allowed.json().await.unwrap();
     assert!(body["data"]["me"]["id"].is_string(), "{body}");
-    assert_eq!(m.ok("{ rooms { nodes { id } } }", json!({})).await["rooms"]["nodes"], json!([]));
+    // Only the room created by POST: the mutation selected by GET created nothing.
+    assert_eq!(m.ok("{ rooms { nodes { id } } }", json!({})).await["rooms"]["nodes"], json!([{ "id": mine }]));
 }
 
 #[tokio::test]
