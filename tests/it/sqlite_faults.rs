@@ -87,6 +87,8 @@ async fn a_subscription_dropped_while_its_seat_is_taken_leaves_no_member_behind(
         let kept = Creator::Operator { persistent: true };
         let room = app.hub.create_room(kept, "drop", Some(5), None).await.unwrap().id.to_string();
         let b = app.member();
+        // Let in over HTTP first (which creates B's session but takes no seat), as the room's page does.
+        assert_eq!(b.enter(&room).await, None);
         let b_id = b.me().await.0;
         let mut ws = b.ws().await;
 
