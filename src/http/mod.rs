@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .merge(with_session)
         .merge(gifs::serve_router())
         .route("/healthz", get(error::healthz))
+        .route("/readyz", get(error::readyz))
         .merge(assets::router())
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(run_to_completion))
