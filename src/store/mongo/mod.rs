@@ -9,10 +9,12 @@
 
 mod import;
 mod migrations;
+mod nodes;
 mod ops;
 
 pub use import::ImportReport;
 pub use migrations::SCHEMA_VERSION;
+pub use nodes::{NodeRecord, WriterClaim};
 
 use std::time::Duration;
 
