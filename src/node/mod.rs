@@ -139,7 +139,9 @@ pub struct Heartbeat {
 impl Writer {
     /// Locks the data directory `dir` for `node`; call before opening the embedded store.
     pub fn lock_data_dir(dir: &Path, node: &NodeRecord) -> Result<Writer, WriterError> {
-        DataDirLock::acquire(dir, node).map(Writer::DataDir)
+        let lock = DataDirLock::acquire(dir, node)?;
+        tracing::info!(lock = %lock.path().display(), "holding the data directory as its only server");
+        Ok(Writer::DataDir(lock))
     }
 
     /// Claims `store`'s database for `node` for `lease`, registers the node, and renews both every third of
