@@ -14,7 +14,8 @@ use crate::domain::{Color, RoomId};
 use crate::graphql::{self, QueryLimits, WsConfig};
 use crate::http::{self, AppState, WebConfig};
 use crate::hub::{Creator, Hub, HubConfig, HubError, LimitConfig, PasswordLimits, PerMinute};
-use crate::store::{GifQuota, MongoStore, SqliteStore, Store};
+use crate::node::{self, Writer};
+use crate::store::{GifQuota, MongoStore, NodeRecord, SqliteStore, Store};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -88,7 +89,8 @@ fn limit_config(args: &ServeArgs) -> anyhow::Result<LimitConfig> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = open_store(&args.data).await?;
+    // First: a SIGTERM from here on ends in a clean shutdown, however early it comes.
+    let signal = shutdown_signal();
     let hub_config = HubConfig {
         grace: secs(args.grace_secs, "--grace-secs")?,
         unused_room_ttl: secs(args.unused_room_secs, "--unused-room-secs")?,
@@ -119,32 +121,69 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let limits =
         QueryLimits { depth: args.graphql_depth, complexity: args.graphql_complexity, aliases: args.graphql_aliases };
-    let state = build_state(store, hub_config, web, limits);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let node = node::this_node(listener.local_addr()?);
+    let (store, writer) = open_as_writer(&args.data, node, args.node_lease_secs).await?;
+    let state = build_state(store, hub_config, web, limits);
     tracing::info!("{} 번 포트에서 대기중 (http://{})", args.listen.port(), listener.local_addr()?);
-    http::serve(listener, state, shutdown_signal()).await?;
+    let lost = writer.lost();
+    let shutdown = async move {
+        tokio::select! { _ = signal => {}, _ = lost.cancelled() => {} }
+    };
+    let served = http::serve(listener, state, shutdown).await;
+    // Released only after serving ended: every write of this process is done by then.
+    writer.release().await?;
+    served?;
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Opens the store for `serve` as its only writer (see [`crate::node`]): the data directory is locked
+/// before the embedded store opens; a MongoDB database is claimed once it is known to be migrated. A
+/// refusal happens before anything reads or changes seats.
+async fn open_as_writer(
+    data: &DataArgs,
+    node: NodeRecord,
+    lease: Duration,
+) -> anyhow::Result<(Arc<dyn Store>, Writer)> {
+    if let Some(uri) = &data.mongodb_uri {
+        let store = MongoStore::open(uri).await.context("cannot use MongoDB")?;
+        let writer = Writer::claim_database(store.clone(), node, lease).await?;
+        return Ok((Arc::new(store), writer));
+    }
+    let writer = Writer::lock_data_dir(&data.data_dir, &node)?;
+    Ok((open_store(data).await?, writer))
+}
+
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future
+/// is first polled: a signal that arrives while `serve` is still starting (resuming seats) must stop it
+/// cleanly, releasing its claim on the store, rather than kill it with the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        // A handler that cannot be installed leaves its signal's default action (ending the process).
+        let wait = |kind| {
+            let handler = signal(kind).ok();
+            async move {
+                match handler {
+                    Some(mut h) => {
+                        h.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        let (int, term) = (wait(SignalKind::interrupt()), wait(SignalKind::terminate()));
+        async move {
+            tokio::select! { _ = int => {}, _ = term => {} }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn rooms(data: DataArgs, action: RoomsCommand) -> anyhow::Result<()> {

@@ -226,4 +226,9 @@ pub struct ServeArgs {
     /// Most aliases in one GraphQL query.
     #[arg(long, env = "GIFCHAT_GRAPHQL_ALIASES", default_value_t = 30)]
     pub graphql_aliases: usize,
+    /// Seconds a server's claim on a MongoDB database lasts unless renewed (it renews every third of it);
+    /// 1–3600. After a crash, another server can start on the database this long after the last renewal.
+    #[arg(long, env = "GIFCHAT_NODE_LEASE_SECS", default_value = "15", value_name = "SECS",
+          value_parser = crate::node::parse_lease_secs)]
+    pub node_lease_secs: std::time::Duration,
 }

@@ -9,6 +9,7 @@
 //! - [`gifcheck`]: decides whether uploaded bytes are a complete, bounded GIF.
 //! - [`graphql`]: schema, hardened HTTP handler, graphql-transport-ws server.
 //! - [`http`]: router, client addresses (trusted proxies), sessions, GIF upload/serving, pages, `serve`.
+//! - [`node`]: one writer per store: `serve` locks its data directory or claims its MongoDB database.
 //! - [`config`] and [`cli`]: the command line and its subcommands.
 
 pub mod bus;
@@ -19,4 +20,5 @@ pub mod gifcheck;
 pub mod graphql;
 pub mod http;
 pub mod hub;
+pub mod node;
 pub mod store;

@@ -1,5 +1,6 @@
 //! HTTP error mapping, done once: hub errors become a status and a short text; internal details are
-//! logged where they happen and never sent. Also the health check (the 404 page is `pages::not_found`).
+//! logged where they happen and never sent. Also the liveness and readiness checks (the 404 page is
+//! `pages::not_found`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -56,12 +57,19 @@ impl IntoResponse for HttpError {
     }
 }
 
-/// `GET /healthz`: 200 while the store answers, 503 otherwise.
-pub(super) async fn healthz(State(app): State<AppState>) -> Response {
+/// `GET /healthz`: the process is alive and serving — always 200, without asking the store, so a slow or
+/// unreachable database never gets a live server restarted.
+pub(super) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 while the store answers, else 503 naming what is down (a load balancer sends no
+/// one here meanwhile).
+pub(super) async fn readyz(State(app): State<AppState>) -> Response {
     match app.hub.store().ping().await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, "health check: store unreachable");
+            tracing::warn!(error = %e, "readiness check: store unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "store unreachable").into_response()
         }
     }

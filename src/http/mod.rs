@@ -139,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .merge(with_session)
         .merge(gifs::serve_router())
         .route("/healthz", get(error::healthz))
+        .route("/readyz", get(error::readyz))
         .merge(assets::router())
         .fallback(pages::not_found)
         // Every request learns its client address before anything else runs (limits key on it).

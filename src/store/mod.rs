@@ -17,6 +17,8 @@ pub use listing::{fold, literal_pattern, RoomCursor, RoomQuery, RoomsPage};
 pub use mongo::{
     ImportReport, MongoStore, DEFAULT_DATABASE as MONGO_DEFAULT_DATABASE, SCHEMA_VERSION as MONGO_SCHEMA_VERSION,
 };
+// Which server may write (`serve` on MongoDB, see `crate::node`).
+pub use mongo::{NodeRecord, WriterClaim};
 pub use sqlite::{SqliteStore, StoredEvent, StoredMember, StoredRoom, SCHEMA_VERSION as SQLITE_SCHEMA_VERSION};
 
 /// A storage failure. The text is for logs; clients only ever see a generic `INTERNAL`.
@@ -322,7 +324,7 @@ pub trait Store: Send + Sync + 'static {
     async fn changed_elsewhere(&self) -> Result<bool>;
     /// Drops outbox entries older than `before`.
     async fn outbox_prune(&self, before: Millis) -> Result<()>;
-    /// Answers when the store is reachable (for `/healthz`).
+    /// Answers when the store is reachable (for `/readyz`).
     async fn ping(&self) -> Result<()>;
 }
 

@@ -20,6 +20,7 @@ mod hardening;
 mod live;
 mod lobby;
 mod mongo;
+mod one_writer;
 mod restart;
 mod room_listing;
 mod schema;

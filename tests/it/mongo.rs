@@ -323,7 +323,7 @@ async fn try_send(m: &Member, room: &str, text: &str) -> Result<i64, (u16, Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
-async fn mongodb_gone_while_serving_fails_with_internal_and_service_resumes_when_it_returns() {
+async fn mongodb_gone_while_serving_fails_with_internal_is_not_ready_and_service_resumes_when_it_returns() {
     required_mongodb_uri();
     let tmp = tempfile::tempdir().unwrap();
     let mut nx = tokio::task::block_in_place(|| NxServer::start(tmp.path(), free_port()));
@@ -349,8 +349,11 @@ async fn mongodb_gone_while_serving_fails_with_internal_and_service_resumes_when
             Ok(seq) => panic!("a write succeeded with the database down: seq {seq}"),
         }
     }
-    let health = app.http().get(format!("{}/healthz", app.base)).send().await.unwrap();
-    assert_eq!(health.status(), 503);
+    let ready = app.http().get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "not ready while the store is down");
+    assert_eq!(ready.text().await.unwrap(), "store unreachable", "it says what is down");
+    let alive = app.http().get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(alive.status(), 200, "yet alive: nothing to gain from restarting it");
 
     tokio::task::block_in_place(|| nx.restart());
     let seq = eventually("service resumes", || async { try_send(&m, &room, "after").await.ok() }).await;
@@ -359,5 +362,5 @@ async fn mongodb_gone_while_serving_fails_with_internal_and_service_resumes_when
     assert!(history.contains("\"before\"") && history.contains("\"after\""), "{history}");
     assert!(!history.contains("during"), "{history}");
     assert_eq!(m.me().await, identity, "the outage did not cost the member their identity");
-    assert_eq!(app.http().get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
+    assert_eq!(app.http().get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 200);
 }

@@ -407,16 +407,21 @@ impl Member {
 
     /// Same identity, on another server (after a restart on a new port).
     pub fn at(&self, app: &TestApp) -> Member {
+        Member { hub: Some(app.hub.clone()), ..self.at_base(&app.base) }
+    }
+
+    /// The same browser (its cookies) at a server in another process, known only by its `base` URL.
+    pub fn at_base(&self, base: &str) -> Member {
         let url: reqwest::Url = self.base.parse().unwrap();
         let jar = Arc::new(Jar::default());
         if let Some(cookies) = self.jar.cookies(&url) {
-            let new_url: reqwest::Url = app.base.parse().unwrap();
+            let new_url: reqwest::Url = base.parse().unwrap();
             for c in cookies.to_str().unwrap().split("; ") {
                 jar.add_cookie_str(c, &new_url);
             }
         }
         let http = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
-        Member { base: app.base.clone(), http, jar, hub: Some(app.hub.clone()) }
+        Member { base: base.to_owned(), http, jar, hub: None }
     }
 
     /// Runs a GraphQL operation and returns the whole response body.

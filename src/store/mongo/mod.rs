@@ -9,11 +9,13 @@
 
 mod import;
 mod migrations;
+mod nodes;
 mod ops;
 mod quota;
 
 pub use import::ImportReport;
 pub use migrations::SCHEMA_VERSION;
+pub use nodes::{NodeRecord, WriterClaim};
 
 use std::time::Duration;
 

@@ -667,7 +667,7 @@ impl Store for MongoStore {
         Ok(())
     }
 
-    /// Answers when the store is reachable (for `/healthz`).
+    /// Answers when the store is reachable (for `/readyz`).
     async fn ping(&self) -> Result<()> {
         self.db.run_command(doc! { "ping": 1 }).await.map_err(db_err)?;
         Ok(())

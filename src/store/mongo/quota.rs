@@ -27,7 +27,8 @@ use crate::store::{GifQuota, GifUsage, QuotaScope, Result, StoreError};
 pub(super) const USAGE_ID: &str = "gif_usage";
 
 impl MongoStore {
-    fn meta(&self) -> Collection<Document> {
+    /// The `meta` collection: the GIF total here, the writer claim in `nodes.rs`.
+    pub(super) fn meta(&self) -> Collection<Document> {
         self.db.collection("meta")
     }
 

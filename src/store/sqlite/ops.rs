@@ -679,7 +679,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    /// Answers when the store is reachable (for `/healthz`).
+    /// Answers when the store is reachable (for `/readyz`).
     async fn ping(&self) -> Result<()> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err)).await
     }
