@@ -32,12 +32,14 @@ impl StoreEnv {
 
     /// A fresh database on the test MongoDB (with an empty data directory beside it, so nothing of the
     /// caller's is used), migrated as an operator would.
-    fn mongo(dir: &Path) -> (StoreEnv, String) {
+    async fn mongo(dir: &Path) -> (StoreEnv, String) {
         let base = required_mongodb_uri();
         let uri = uri_with_database(&base, &format!("gifchat_one_{}", ulid::Ulid::new().to_string().to_lowercase()));
         let env = StoreEnv(vec![("GIFCHAT_DATA_DIR", dir.display().to_string()), ("GIFCHAT_MONGODB_URI", uri.clone())]);
         let out = run_cli(&env, &["migrate"]);
         assert!(out.0.success(), "migrate: {out:?}");
+        // On nx-27017 only: the listing indexes it cannot keep (see support.rs).
+        nx_drop_indexes_naming_id(&uri).await;
         (env, uri)
     }
 
@@ -407,7 +409,7 @@ fn pid_of(node: &Document) -> Option<i64> {
 #[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
 async fn a_second_serve_on_the_same_mongodb_database_refuses_and_disturbs_nobody() {
     let dir = tempfile::tempdir().unwrap();
-    let (env, uri) = StoreEnv::mongo(dir.path());
+    let (env, uri) = StoreEnv::mongo(dir.path()).await;
     let first = serve(&env, &[]).await.listening("the first server");
     let database = uri.split('/').nth(3).unwrap().split('?').next().unwrap().to_owned();
     let expected = [
@@ -429,7 +431,7 @@ async fn a_second_serve_on_the_same_mongodb_database_refuses_and_disturbs_nobody
 #[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
 async fn a_clean_shutdown_frees_the_mongodb_database_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (env, uri) = StoreEnv::mongo(dir.path());
+    let (env, uri) = StoreEnv::mongo(dir.path()).await;
     // A lease far longer than the test: only the release can free the database.
     let first = serve(&env, &["--node-lease-secs", "3600"]).await.listening("the first server");
     let (nodes, claim) = nodes_and_claim(&uri).await;
@@ -446,7 +448,7 @@ async fn a_clean_shutdown_frees_the_mongodb_database_at_once() {
 #[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
 async fn after_a_sigkill_the_mongodb_database_is_free_once_the_lease_ran_out() {
     let dir = tempfile::tempdir().unwrap();
-    let (env, uri) = StoreEnv::mongo(dir.path());
+    let (env, uri) = StoreEnv::mongo(dir.path()).await;
     // Long enough that the start right after the kill surely comes within it, even on a loaded machine.
     let lease = ["--node-lease-secs", "6"];
     let first = serve(&env, &lease).await.listening("the first server");
@@ -480,7 +482,7 @@ async fn after_a_sigkill_the_mongodb_database_is_free_once_the_lease_ran_out() {
 async fn two_serves_started_at_the_same_instant_on_one_mongodb_database_exactly_one_runs() {
     for round in 0..3 {
         let dir = tempfile::tempdir().unwrap();
-        let (env, _) = StoreEnv::mongo(dir.path());
+        let (env, _) = StoreEnv::mongo(dir.path()).await;
         let (one, two) = (spawn_serve(&env, &[]), spawn_serve(&env, &[]));
         let (one, two) = tokio::join!(started(one.0, one.1), started(two.0, two.1));
         let (winner, (status, log)) = match (one, two) {
@@ -505,7 +507,7 @@ async fn two_serves_started_at_the_same_instant_on_one_mongodb_database_exactly_
 #[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
 async fn a_node_frozen_past_its_lease_stops_when_it_finds_another_writer() {
     let dir = tempfile::tempdir().unwrap();
-    let (env, _) = StoreEnv::mongo(dir.path());
+    let (env, _) = StoreEnv::mongo(dir.path()).await;
     let lease = ["--node-lease-secs", "2"];
     let first = serve(&env, &lease).await.listening("the first server");
     first.signal("STOP");
@@ -523,7 +525,7 @@ async fn a_node_frozen_past_its_lease_stops_when_it_finds_another_writer() {
 #[ignore = "needs MongoDB: set GIFCHAT_TEST_MONGODB_URI (the MongoDB pass of .ci/run runs it with --include-ignored)"]
 async fn an_unreadable_writer_claim_is_refused_with_how_to_remove_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (env, uri) = StoreEnv::mongo(dir.path());
+    let (env, uri) = StoreEnv::mongo(dir.path()).await;
     let meta =
         mongodb::Client::with_uri_str(&uri).await.unwrap().default_database().unwrap().collection::<Document>("meta");
     for garbage in [
