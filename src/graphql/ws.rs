@@ -365,6 +365,8 @@ impl Operations {
     }
 
     /// Executes (or reuses) one item of a live subscription and writes it; the stream's end is `complete`.
+    // The socket loop's parts are passed one by one: borrowed apart, its stream map stays usable meanwhile.
+    #[allow(clippy::too_many_arguments)]
     async fn item(
         &mut self,
         key: u64,
