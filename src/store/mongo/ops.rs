@@ -549,8 +549,6 @@ impl Store for MongoStore {
     }
 
     // ---- GIFs ----
-    /// Stores validated GIF bytes for a room, with who may fetch them (a whispered GIF: its pair only),
-    /// if `quota` leaves room for them — checked and counted in one atomic step with the insert.
     async fn gif_put(
         &self,
         room: &RoomId,
