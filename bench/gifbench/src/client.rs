@@ -1,5 +1,5 @@
 //! The generator's side of each server's protocol, behind one [`Target`]: a member (gifchat: a cookie
-//! session from `GET /`), rooms, sends, and live sockets that feed a [`Recorder`]. The scenarios are
+//! session from its first action), rooms, sends, and live sockets that feed a [`Recorder`]. The scenarios are
 //! written once against this; only this module knows how gifchat, the bare server and Socket.IO differ.
 
 use std::sync::Arc;
@@ -55,10 +55,31 @@ impl Kind {
 /// A client socket.
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// One visitor: gifchat knows them by the session cookie; the baselines have no identity.
-#[derive(Debug, Clone)]
+/// One visitor: gifchat knows them by the session cookie; the baselines have no identity. gifchat sets
+/// the cookie on the first action that needs an identity (creating or entering a room), not on a page
+/// view, so it is kept from whichever answer carries it; clones share it.
+#[derive(Debug, Clone, Default)]
 pub struct Member {
-    cookie: Option<String>,
+    cookie: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Member {
+    fn cookie(&self) -> Option<String> {
+        self.cookie.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Keeps the session cookie a response sets, if any.
+    fn remember(&self, headers: &reqwest::header::HeaderMap) {
+        let set = headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .find(|c| c.split_once('=').is_some_and(|(_, value)| !value.is_empty()));
+        if let Some(c) = set {
+            *self.cookie.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.to_owned());
+        }
+    }
 }
 
 /// A live socket; dropping it closes the connection.
@@ -101,22 +122,15 @@ impl Target {
         })
     }
 
-    /// A new visitor. gifchat: `GET /` (the lobby page) and keep the session cookie it sets.
+    /// A new visitor. gifchat: `GET /` (the lobby page, as a browser arrives); the session cookie comes
+    /// with the first action that needs one.
     pub async fn member(&self) -> Result<Member> {
-        if !self.kind.is_gifchat() {
-            return Ok(Member { cookie: None });
+        let m = Member::default();
+        if self.kind.is_gifchat() {
+            let res = self.http.get(format!("{}/", self.origin)).send().await?.error_for_status()?;
+            m.remember(res.headers());
         }
-        let res = self.http.get(format!("{}/", self.origin)).send().await?.error_for_status()?;
-        let cookie = res
-            .headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.split(';').next())
-            .map(str::to_owned)
-            .next()
-            .context("GET / set no session cookie")?;
-        Ok(Member { cookie: Some(cookie) })
+        Ok(m)
     }
 
     /// One GraphQL operation by `POST /graphql` as the pages send it; returns `data` or the first error.
@@ -128,10 +142,12 @@ impl Target {
             .header("accept", "application/json")
             .header("origin", &self.origin)
             .body(json!({ "query": query, "variables": variables }).to_string());
-        if let Some(c) = &m.cookie {
+        if let Some(c) = m.cookie() {
             req = req.header("cookie", c);
         }
-        let body: Value = serde_json::from_slice(&req.send().await?.bytes().await?)?;
+        let res = req.send().await?;
+        m.remember(res.headers());
+        let body: Value = serde_json::from_slice(&res.bytes().await?)?;
         if let Some(e) = body.get("errors").and_then(|e| e.get(0)) {
             bail!("GraphQL error: {e}");
         }
@@ -203,8 +219,8 @@ impl Target {
         if let Some(p) = subprotocol {
             h.insert("sec-websocket-protocol", HeaderValue::from_str(p)?);
         }
-        if let Some(c) = &m.cookie {
-            h.insert("cookie", HeaderValue::from_str(c)?);
+        if let Some(c) = m.cookie() {
+            h.insert("cookie", HeaderValue::from_str(&c)?);
         }
         // Small buffers: the generator holds up to 19,000 of these.
         let cfg = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
@@ -268,7 +284,7 @@ impl Target {
 
     /// Bare server: `{"type":"join"}` → `{"type":"joined"}`.
     async fn bare_join(&self, room: &str, rec: Option<Arc<Recorder>>, only: Option<&'static str>) -> Result<Live> {
-        let mut ws = self.connect(&Member { cookie: None }, "/ws", None).await?;
+        let mut ws = self.connect(&Member::default(), "/ws", None).await?;
         ws.send(Message::Text(json!({ "type": "join", "room": room }).to_string().into())).await?;
         let joined = next_text(&mut ws).await?;
         if !joined.contains(r#""type":"joined""#) {
@@ -279,7 +295,7 @@ impl Target {
 
     /// Socket.IO v5 over Engine.IO v4: open `0{…}` → `40` → `40{sid}` → `420["join",room]` → ack `430[…]`.
     async fn sio_join(&self, room: &str, rec: Option<Arc<Recorder>>, only: Option<&'static str>) -> Result<Live> {
-        let mut ws = self.connect(&Member { cookie: None }, "/socket.io/?EIO=4&transport=websocket", None).await?;
+        let mut ws = self.connect(&Member::default(), "/socket.io/?EIO=4&transport=websocket", None).await?;
         let open = next_text(&mut ws).await?;
         if !open.starts_with('0') {
             bail!("expected an Engine.IO open packet, got {open}");

@@ -104,6 +104,7 @@ impl Programs {
                     if !st.success() {
                         bail!("gifchat migrate on MongoDB failed");
                     }
+                    drop_indexes_nx_cannot_keep(&db_uri).await?;
                     args.push(format!("--mongodb-uri={db_uri}"));
                 }
                 cmd.arg(&self.gifchat).args(args).env("RUST_LOG", "warn");
@@ -217,4 +218,32 @@ mod tests {
         );
         assert_eq!(with_database("mongodb://h1,h2", "b"), "mongodb://h1,h2/b");
     }
+}
+
+/// nx-27017 0.8.1 (the MongoDB-protocol server the bench starts) turns an index whose key names `_id`
+/// beside another field into one that fails every later insert ("JSON path error near '_id'"). gifchat's
+/// listing indexes are such indexes, written to MongoDB's rules; they only make the lobby's listing fast,
+/// so on nx — recognised by `buildInfo.process`, which no MongoDB answers with — the bench drops them
+/// after migrating, as the test harness does. Against a real MongoDB nothing is dropped.
+async fn drop_indexes_nx_cannot_keep(db_uri: &str) -> Result<()> {
+    use futures::TryStreamExt;
+    use mongodb::bson::{doc, Document};
+    let client = mongodb::Client::with_uri_str(db_uri).await.context("connecting to MongoDB")?;
+    let info = client.database("admin").run_command(doc! { "buildInfo": 1 }).await?;
+    if info.get_str("process") != Ok("nx_27017") {
+        return Ok(());
+    }
+    let db = client.default_database().context("the MongoDB URI names no database")?;
+    for name in db.list_collection_names().await? {
+        let collection = db.collection::<Document>(&name);
+        let indexes: Vec<mongodb::IndexModel> = collection.list_indexes().await?.try_collect().await?;
+        for index in indexes {
+            // nx names indexes after their fields (`…__id`), whatever name they were given.
+            let Some(index_name) = index.options.and_then(|o| o.name) else { continue };
+            if index_name.ends_with("__id") || index_name.contains("__id_") {
+                collection.drop_index(index_name).await?;
+            }
+        }
+    }
+    Ok(())
 }
